@@ -53,3 +53,70 @@ export function u16le(values: number[]): Uint8Array {
   values.forEach((v, i) => out.writeUInt16LE(v, i * 2));
   return out;
 }
+
+/** GPT-2's bytes_to_unicode: every byte maps to a printable code point (space → Ġ). */
+function bytesToUnicode(): Map<number, string> {
+  const bs: number[] = [];
+  for (let i = 33; i <= 126; i++) bs.push(i);
+  for (let i = 161; i <= 172; i++) bs.push(i);
+  for (let i = 174; i <= 255; i++) bs.push(i);
+  const cs = [...bs];
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
+  }
+  return new Map(bs.map((b, i) => [b, String.fromCodePoint(cs[i])]));
+}
+
+/**
+ * A small byte-level BPE tokenizer.json in GPT-2's format: 256 byte tokens (id = byte value), the
+ * merges below (ids 256...), and <|endoftext|> as a special added token with the last id.
+ */
+export function byteLevelBpeJson(): { json: Record<string, unknown>; eot: number } {
+  const vocab: Record<string, number> = {};
+  for (const [b, ch] of bytesToUnicode()) vocab[ch] = b;
+  const merges = ['Ġ t', 'h e', 'Ġt he', 'l l', 'he ll', 'hell o'];
+  let id = 256;
+  for (const m of merges) vocab[m.replace(' ', '')] = id++;
+  const eot = id;
+  vocab['<|endoftext|>'] = eot;
+  const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return {
+    eot,
+    json: {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: [{ id: eot, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
+      normalizer: null,
+      pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
+      post_processor: { type: 'ByteLevel', ...byteLevel },
+      decoder: { type: 'ByteLevel', ...byteLevel },
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges },
+    },
+  };
+}
+
+/** A WordLevel tokenizer.json whose post-processor would add <s> if special tokens were added. */
+export function wordLevelJson(): Record<string, unknown> {
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [special(0, '[UNK]'), special(1, '<s>')],
+    normalizer: { type: 'Lowercase' },
+    pre_tokenizer: { type: 'WhitespaceSplit' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
+    },
+    decoder: null,
+    model: { type: 'WordLevel', vocab: { '[UNK]': 0, '<s>': 1, the: 2, cat: 3, sat: 4, mat: 5 }, unk_token: '[UNK]' },
+  };
+}
