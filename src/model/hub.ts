@@ -229,7 +229,17 @@ export async function downloadHubModel(hub: HubSpec, cacheDir: string, fetchImpl
       'look for a safetensors revision (e.g. @refs/pr/N), or convert it in Python: ' + CONVERT_HINT,
     );
   }
-  for (const file of wanted) await download(file);
+  // @huggingface/hub announces each file with console.debug (and a copy fallback with
+  // console.info), which write to stdout and would corrupt the CLI's --json output: send those
+  // lines to stderr while downloading.
+  const { debug, info: announce } = console;
+  console.debug = console.info = (...args: unknown[]) => console.error(...args);
+  try {
+    for (const file of wanted) await download(file);
+  } finally {
+    console.debug = debug;
+    console.info = announce;
+  }
 
   const snapshotDir = path.join(repoCacheFolder(cacheDir, hub.repoId), 'snapshots', commit);
   if (!COMMIT_HASH.test(hub.revision)) {

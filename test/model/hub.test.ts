@@ -173,10 +173,10 @@ describe('download (fake hub, download: true only)', () => {
   afterEach(() => {
     vi.restoreAllMocks();
   });
-  const quiet = () => vi.spyOn(console, 'debug').mockImplementation(() => {});
+  const quiet = () => vi.spyOn(console, 'error').mockImplementation(() => {});
 
   it('fetches config, tokenizer and weights into the cache layout, and writes refs/main', async () => {
-    quiet();
+    const stderr = quiet();
     const cache = tempDir();
     const weights = safetensorsBytes(tempDir(), { w: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } });
     const enc = (s: string) => Buffer.from(s);
@@ -195,6 +195,9 @@ describe('download (fake hub, download: true only)', () => {
     expect(fs.readFileSync(path.join(got.dir, 'model.safetensors'))).toEqual(Buffer.from(weights));
     expect(fs.readdirSync(path.join(repo, 'blobs')).some((f) => f.endsWith('.incomplete'))).toBe(false);
     expect(calls.some((c) => c.includes('README.md'))).toBe(false);
+    // The library's progress lines went to stderr (console.error), keeping stdout clean for --json.
+    expect(stderr.mock.calls.some((args) => String(args[0]).includes('Downloading'))).toBe(true);
+    expect(console.debug).not.toBe(stderr);
 
     // Now cached: a second resolve needs no network at all.
     const offline = vi.fn();
