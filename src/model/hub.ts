@@ -104,7 +104,9 @@ export function lookupCachedModel(spec: HubSpec, cacheDir: string = hubCacheDir(
   } else {
     const ref = path.join(repo, 'refs', ...spec.revision.split('/'));
     tried.push(ref);
-    if (!fs.existsSync(ref)) return { found: false, tried, reason: `no ${path.relative(cacheDir, ref)}` };
+    if (!fs.existsSync(ref) || !fs.statSync(ref).isFile()) {
+      return { found: false, tried, reason: `no ${path.relative(cacheDir, ref)}` };
+    }
     commit = fs.readFileSync(ref, 'utf8').trim();
     if (!COMMIT_HASH.test(commit)) {
       return { found: false, tried, reason: `${ref} holds "${commit.slice(0, 60)}", not a commit hash` };
