@@ -1,0 +1,177 @@
+/**
+ * Kernel descriptors and dispatch. Every kernel is a WGSL file beside the TypeScript that
+ * dispatches it; a KernelSpec record names its entry point, workgroup size, bindings and override
+ * constants. Pipelines are built once per (kernel, constants) and labelled with the kernel name;
+ * INTERP_DEBUG_WGSL=name (a substring, or `*`) prints the WGSL of matching kernels when built.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { assert } from '../errors.js';
+import type { Gpu } from './device.js';
+
+/** How a kernel uses one binding. */
+export type BindingAccess =
+  /** var<storage, read>: an input tensor. */
+  | 'read'
+  /** var<storage, read_write>: an output (or an in-place) tensor. */
+  | 'write'
+  /** var<uniform>: the small struct of sizes and scalars (always the last binding). */
+  | 'uniform';
+
+/** One @binding of a kernel; the order of `bindings` is the @binding index. */
+export interface BindingSpec {
+  /** Name in the WGSL file. */
+  readonly name: string;
+  readonly access: BindingAccess;
+  /** Shape in the engine's vocabulary, for readers and error messages, e.g. "[rows, cols] f32". */
+  readonly shape: string;
+}
+
+/** Everything needed to build one compute pipeline. */
+export interface KernelSpec {
+  /** Kernel name: the pipeline label, and what INTERP_DEBUG_WGSL matches. */
+  readonly name: string;
+  /** The WGSL file, resolved relative to the dispatching module (`new URL('./x.wgsl', import.meta.url)`). */
+  readonly wgsl: URL;
+  /** Entry point (@compute fn) in the file. */
+  readonly entry: string;
+  /** Workgroup size, passed to the shader as override constants WG_X, WG_Y (z is always 1). */
+  readonly workgroup: readonly [x: number, y: number];
+  /** Bindings in @binding order; the uniform, when present, is last. */
+  readonly bindings: readonly BindingSpec[];
+  /** Further override constants that specialise the shader (e.g. TRANS_A). */
+  readonly constants?: Readonly<Record<string, number>>;
+}
+
+const sources = new Map<string, string>();
+const pipelines = new WeakMap<GPUDevice, Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>();
+
+function wgslSource(url: URL): string {
+  let text = sources.get(url.href);
+  if (text === undefined) {
+    text = readFileSync(fileURLToPath(url), 'utf8');
+    sources.set(url.href, text);
+  }
+  return text;
+}
+
+function debugMatches(name: string): boolean {
+  const pattern = process.env.INTERP_DEBUG_WGSL;
+  return !!pattern && (pattern === '*' || pattern.split(',').some((p) => name.includes(p)));
+}
+
+function pipelineFor(gpu: Gpu, spec: KernelSpec): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+  let cache = pipelines.get(gpu.device);
+  if (!cache) pipelines.set(gpu.device, (cache = new Map()));
+  const constants: Record<string, number> = { WG_X: spec.workgroup[0], WG_Y: spec.workgroup[1], ...spec.constants };
+  const key = `${spec.wgsl.href}#${spec.entry}#${JSON.stringify(constants)}`;
+  let entry = cache.get(key);
+  if (entry) return entry;
+  const code = wgslSource(spec.wgsl);
+  if (debugMatches(spec.name)) {
+    process.stderr.write(`// ---- INTERP_DEBUG_WGSL ${spec.name} (${spec.entry}) constants ${JSON.stringify(constants)}\n${code}\n`);
+  }
+  const device = gpu.device;
+  const module = device.createShaderModule({ label: spec.name, code });
+  const layout = device.createBindGroupLayout({
+    label: spec.name,
+    entries: spec.bindings.map((b, i) => ({
+      binding: i,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: b.access === 'uniform' ? 'uniform' : b.access === 'read' ? 'read-only-storage' : 'storage' },
+    })),
+  });
+  const pipeline = device.createComputePipeline({
+    label: spec.name,
+    layout: device.createPipelineLayout({ label: spec.name, bindGroupLayouts: [layout] }),
+    compute: { module, entryPoint: spec.entry, constants },
+  });
+  entry = { pipeline, layout };
+  cache.set(key, entry);
+  return entry;
+}
+
+/** A buffer range bound to one binding. */
+export interface BoundBuffer {
+  readonly buffer: GPUBuffer;
+  /** Byte offset (a multiple of the adapter's storage offset alignment); 0 when absent. */
+  readonly offset?: number;
+  /** Byte size; the rest of the buffer when absent. */
+  readonly size?: number;
+}
+
+/** One dispatch: the buffers in binding order (uniform excluded), the uniform bytes and the grid. */
+export interface Dispatch {
+  readonly buffers: readonly (GPUBuffer | BoundBuffer)[];
+  /** Contents of the trailing uniform binding (from `packParams`); omitted when the kernel has none. */
+  readonly params?: ArrayBuffer;
+  /** Number of workgroups in x and y. */
+  readonly groups: readonly [x: number, y: number];
+}
+
+/**
+ * Encodes and submits dispatches of one kernel in one compute pass. Nothing waits here: the
+ * queue orders later work after it, and downloads wait through `settle`.
+ */
+export function dispatch(gpu: Gpu, spec: KernelSpec, runs: readonly Dispatch[]): void {
+  const { pipeline, layout } = pipelineFor(gpu, spec);
+  const device = gpu.device;
+  const encoder = device.createCommandEncoder({ label: spec.name });
+  const pass = encoder.beginComputePass({ label: spec.name });
+  pass.setPipeline(pipeline);
+  const uniforms: GPUBuffer[] = [];
+  for (const run of runs) {
+    const storageCount = spec.bindings.filter((b) => b.access !== 'uniform').length;
+    assert(run.buffers.length === storageCount, () => `${spec.name}: ${run.buffers.length} buffers for ${storageCount} storage bindings`);
+    const entries: GPUBindGroupEntry[] = run.buffers.map((b, i) => {
+      const bound: BoundBuffer = 'buffer' in b ? b : { buffer: b };
+      return { binding: i, resource: { buffer: bound.buffer, offset: bound.offset ?? 0, size: bound.size } };
+    });
+    if (run.params) {
+      const uniform = device.createBuffer({ label: `${spec.name} params`, size: Math.max(16, run.params.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      device.queue.writeBuffer(uniform, 0, run.params);
+      uniforms.push(uniform);
+      entries.push({ binding: entries.length, resource: { buffer: uniform } });
+    }
+    const [gx, gy] = run.groups;
+    if (gx === 0 || gy === 0) continue;
+    assert(gx <= gpu.profile.maxWorkgroupsPerDimension && gy <= gpu.profile.maxWorkgroupsPerDimension, () => `${spec.name}: grid ${gx}x${gy} exceeds the adapter limit`);
+    pass.setBindGroup(0, device.createBindGroup({ label: spec.name, layout, entries }));
+    pass.dispatchWorkgroups(gx, gy);
+  }
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  for (const uniform of uniforms) uniform.destroy();
+}
+
+/** A scalar field of a kernel's uniform struct, in WGSL declaration order. */
+export type Param = readonly ['u32' | 'i32' | 'f32', number];
+
+/** Packs uniform fields (each 4 bytes, declared in the same order in WGSL), padded to 16 bytes. */
+export function packParams(fields: readonly Param[]): ArrayBuffer {
+  const bytes = new ArrayBuffer(Math.max(16, Math.ceil((fields.length * 4) / 16) * 16));
+  const view = new DataView(bytes);
+  fields.forEach(([type, value], i) => {
+    if (type === 'f32') view.setFloat32(i * 4, value, true);
+    else if (type === 'i32') view.setInt32(i * 4, value, true);
+    else {
+      assert(Number.isInteger(value) && value >= 0 && value < 2 ** 32, () => `u32 param ${i} out of range: ${value}`);
+      view.setUint32(i * 4, value, true);
+    }
+  });
+  return bytes;
+}
+
+/**
+ * A 1-D launch of `count` invocations as a 2-D grid of workgroups of `perGroup` invocations, so
+ * that it never exceeds the per-dimension limit. WGSL kernels rebuild the linear index as
+ * `(wid.y * num_workgroups.x + wid.x) * WG_X + lid.x`.
+ */
+export function linearGroups(gpu: Gpu, count: number, perGroup: number): [number, number] {
+  const groups = Math.ceil(count / perGroup);
+  if (groups === 0) return [0, 0];
+  const max = gpu.profile.maxWorkgroupsPerDimension;
+  if (groups <= max) return [groups, 1];
+  const y = Math.ceil(groups / max);
+  return [Math.ceil(groups / y), y];
+}

@@ -1,0 +1,53 @@
+/** Shared test helpers for the engine suites: seeded data, the GPU (or a skip reason), comparisons. */
+import { getGpu, type Gpu } from '../../src/engine/device.js';
+
+/** The device, or undefined with the reason when no adapter exists (suites then skip). */
+export async function gpuOrSkip(): Promise<{ gpu?: Gpu; reason?: string }> {
+  try {
+    return { gpu: await getGpu() };
+  } catch (error) {
+    return { reason: `no WebGPU adapter: ${(error as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** mulberry32: a small seeded generator, so failures reproduce. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` values uniform in [lo, hi), rounded to f32 so host and GPU see the same inputs. */
+export function randomArray(next: () => number, n: number, lo = -1, hi = 1): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.fround(lo + (hi - lo) * next());
+  return out;
+}
+
+/** Largest |a − b| / (atol + rtol·|b|); ≤ 1 means within tolerance. */
+export function worst(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number): { ratio: number; index: number } {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
+  let ratio = 0;
+  let index = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const r = Number.isNaN(e) ? (Number.isNaN(a) ? 0 : Infinity) : Math.abs(a - e) / (atol + rtol * Math.abs(e));
+    if (!(r <= ratio)) {
+      ratio = Number.isNaN(r) ? Infinity : r;
+      index = i;
+    }
+  }
+  return { ratio, index };
+}
+
+/** Throws with the first worst element when `actual` is not close to `expected`. */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-5, rtol = 1e-4, what = 'values'): void {
+  const { ratio, index } = worst(actual, expected, atol, rtol);
+  if (ratio > 1) throw new Error(`${what}: element ${index} is ${actual[index]}, expected ${expected[index]} (error ${ratio.toFixed(2)}× tolerance atol ${atol}, rtol ${rtol})`);
+}
