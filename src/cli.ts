@@ -4,8 +4,16 @@
  */
 import { Command } from 'commander';
 import type { CommandSpec } from './cli/command.js';
+import { generateCommand } from './cli/generate.js';
+import { hooksCommand } from './cli/hooks.js';
+import { verifyCommand } from './cli/verify.js';
+import { InterpError } from './errors.js';
 
-const COMMANDS: readonly CommandSpec[] = [];
+const COMMANDS: readonly CommandSpec[] = [
+  verifyCommand,
+  generateCommand,
+  hooksCommand,
+];
 
 export function buildProgram(): Command {
   const program = new Command('interp')
@@ -16,5 +24,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  await buildProgram().parseAsync([...argv]);
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (error) {
+    // Option parsers run before any action, so their UsageErrors arrive here.
+    if (!(error instanceof InterpError)) throw error;
+    process.stderr.write(`interp: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  }
 }
