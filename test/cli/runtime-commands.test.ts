@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSafetensors, writeSafetensors } from '../../src/model/index.js';
+import type { WritableTensor } from '../../src/model/index.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture, isolateCache } from '../helpers/fixtures.js';
 
@@ -40,7 +41,7 @@ describe.skipIf(llama === null || gpt2 === null)('interp verify', () => {
   it('names the first diverging hook and exits 1 when a reference tensor is off', () => {
     const dir = tmp();
     const ref = openSafetensors(path.join(gpt2 as string, 'reference.safetensors'));
-    const tensors: Parameters<typeof writeSafetensors>[1] = {};
+    const tensors: Record<string, WritableTensor> = {};
     for (const [name, info] of ref.tensors) {
       if (info.dtype === 'I64') tensors[name] = { dtype: 'I64', shape: [...info.shape], data: BigInt64Array.from(ref.readInts(name).data.map(BigInt)) };
       else {
