@@ -10,7 +10,7 @@
  *   takes a core from lavapipe; `settle` sleeps ~1 ms (Atomics.wait) between polls instead.
  */
 import { create, globals } from 'webgpu';
-import { EnvironmentError } from '../errors.js';
+import { EnvironmentError, InternalError } from '../errors.js';
 
 /** Which family of kernels suits the adapter. */
 export type AdapterKind =
@@ -49,6 +49,8 @@ export interface Gpu {
   readonly device: GPUDevice;
   readonly adapter: GPUAdapter;
   readonly profile: AdapterProfile;
+  /** WebGPU errors raised since the last wait; `sync` and downloads throw them. */
+  readonly errors: string[];
 }
 
 /** The command that installs a WebGPU adapter on a machine without a GPU (Debian 12). */
@@ -115,8 +117,9 @@ async function openGpu(): Promise<Gpu> {
       maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
     },
   });
+  const errors: string[] = [];
   device.addEventListener('uncapturederror', (event) => {
-    process.stderr.write(`interp engine: WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}\n`);
+    if (errors.length < 20) errors.push((event as GPUUncapturedErrorEvent).error.message);
   });
   const info = adapter.info;
   const profile: AdapterProfile = {
@@ -132,7 +135,7 @@ async function openGpu(): Promise<Gpu> {
     storageOffsetAlignment: device.limits.minStorageBufferOffsetAlignment,
     maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
   };
-  return { device, adapter, profile };
+  return { device, adapter, profile, errors };
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -156,4 +159,12 @@ export async function settle<T>(promise: Promise<T>, sleepMs = 1): Promise<T> {
 /** Waits until all submitted work on the device has finished. */
 export async function sync(gpu: Gpu): Promise<void> {
   await settle(gpu.device.queue.onSubmittedWorkDone(), gpu.profile.kind === 'cpu' ? 1 : 0.05);
+  throwGpuErrors(gpu);
+}
+
+/** Throws (as a bug in interp) the WebGPU validation errors raised since the last check. */
+export function throwGpuErrors(gpu: Gpu): void {
+  if (gpu.errors.length === 0) return;
+  const messages = gpu.errors.splice(0).join('\n  ');
+  throw new InternalError(`WebGPU reported errors (a kernel or dispatch is invalid):\n  ${messages}`);
 }

@@ -7,7 +7,7 @@
  * [batch, d_sae], [d_sae, d_in] for SAE operands, [n] for vectors.
  */
 import { ShapeMismatchError, UsageError, assert } from '../errors.js';
-import { getGpu, settle, type Gpu } from './device.js';
+import { getGpu, settle, throwGpuErrors, type Gpu } from './device.js';
 
 /** Element types a tensor can hold; all are 4 bytes. */
 export type DType = 'f32' | 'u32' | 'i32';
@@ -134,6 +134,7 @@ export class Tensor<D extends DType = DType> {
       await settle(staging.mapAsync(GPUMapMode.READ), this.gpu.profile.kind === 'cpu' ? 1 : 0.05);
       const copy = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
+      throwGpuErrors(this.gpu);
       return (this.dtype === 'f32' ? new Float32Array(copy) : this.dtype === 'u32' ? new Uint32Array(copy) : new Int32Array(copy)) as HostArray<D>;
     } finally {
       staging.destroy();

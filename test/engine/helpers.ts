@@ -51,3 +51,29 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   const { ratio, index } = worst(actual, expected, atol, rtol);
   if (ratio > 1) throw new Error(`${what}: element ${index} is ${actual[index]}, expected ${expected[index]} (error ${ratio.toFixed(2)}× tolerance atol ${atol}, rtol ${rtol})`);
 }
+
+/** Finite-difference gradient of f at x for a few coordinates, compared with `grad`. */
+export function checkGradient(f: (x: Float64Array) => number, x: Float64Array, grad: ArrayLike<number>, coords: number[], what: string, h = 1e-5, atol = 2e-4, rtol = 2e-3): void {
+  for (const i of coords) {
+    const plus = Float64Array.from(x);
+    const minus = Float64Array.from(x);
+    plus[i] += h;
+    minus[i] -= h;
+    const fd = (f(plus) - f(minus)) / (2 * h);
+    if (Math.abs(fd - grad[i]) > atol + rtol * Math.abs(fd)) throw new Error(`${what}: gradient at ${i} is ${grad[i]}, finite difference ${fd}`);
+  }
+}
+
+/** A few coordinates of an array of length n, including the first and last. */
+export function someCoords(next: () => number, n: number, count = 8): number[] {
+  const out = new Set([0, n - 1]);
+  while (out.size < Math.min(count, n)) out.add(Math.floor(next() * n));
+  return [...out];
+}
+
+/** Σ w ⊙ y: the scalar whose gradient with respect to y is w (turns a Jacobian check into a gradient check). */
+export function dot(w: ArrayLike<number>, y: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += w[i] * y[i];
+  return s;
+}
