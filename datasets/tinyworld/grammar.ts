@@ -221,9 +221,10 @@ function* food(s: TokenLabels): Process<void> {
     yield* say(`the ${f} .`);
   } else {
     s.negated = true;
-    yield* say(`not like the ${f}`);
+    // Labels of a word include updates made before the next Choice, so resetting after "." leaves
+    // the food word negated and the "." not.
+    yield* say(`not like the ${f} .`);
     s.negated = false;
-    yield* say('.');
   }
 }
 
@@ -235,9 +236,8 @@ function* consequence(s: TokenLabels): Process<void> {
   } else {
     yield* pick(subjectThen(s, ['did'], 1, null, false));
     s.negated = true;
-    yield* say('not eat it');
+    yield* say('not eat it .');
     s.negated = false;
-    yield* say('.');
   }
 }
 

@@ -117,6 +117,8 @@ export interface Run<L> {
   readonly complete: boolean;
   /** Index of the first word the process could not accept, or -1. */
   readonly rejectedAt: number;
+  /** When the word source stopped early: the Choice of the next word (else null). */
+  readonly pending: Choice | null;
 }
 
 /** What to keep while running. */
@@ -136,12 +138,12 @@ export function runProcess<L>(
   snapshot: () => L,
   options: RunOptions = {},
 ): Run<L> {
-  const run: Run<L> = { words: [], logProbs: [], choices: [], labels: [], complete: false, rejectedAt: -1 };
+  const run: Run<L> = { words: [], logProbs: [], choices: [], labels: [], complete: false, rejectedAt: -1, pending: null };
   let step = process.next();
   for (let i = 0; !step.done; i++) {
     const choice = step.value;
     const word = next(choice, i);
-    if (word === undefined) return run;
+    if (word === undefined) return { ...run, pending: choice };
     const k = choice.words.indexOf(word);
     if (k < 0) return { ...run, rejectedAt: i };
     run.words.push(word);

@@ -48,10 +48,13 @@ export function isGrammatical(words: readonly string[]): boolean {
 
 /**
  * The exact next-word distribution after each prefix of `words`: element i is p_true(· | words[0..i)),
- * so element i assigns words[i] its probability. Stops at the first ungrammatical word.
+ * so element i assigns words[i] its probability. When `words` is an unfinished grammatical prefix
+ * (a prompt), one more element gives the distribution of the word after it. Stops at the first
+ * ungrammatical word.
  */
 export function nextWordDistributions(words: readonly string[]): Choice[] {
-  return parseWords(words, { choices: true }).choices;
+  const run = parseWords(words, { choices: true });
+  return run.pending ? [...run.choices, run.pending] : run.choices;
 }
 
 /** Splits text into words as the tokenizer's Whitespace pre-tokenizer does (\w+ or a punctuation run). */

@@ -1,14 +1,14 @@
 """Trains the TinyWorld model: a small Llama in Hugging Face conventions, on generated stories.
 
     npx tsx datasets/tinyworld/scripts/prepare.ts          # tokenizer + .data/train.bin
-    python3 datasets/tinyworld/train.py [--threads N] [--minutes 38] [--seed 0]
+    python3 datasets/tinyworld/train.py [--threads N] [--minutes 38 | --steps S --decay-steps D] [--seed 0]
 
 Needs only PyTorch (Debian's python3-torch 1.13) and numpy; writes datasets/tinyworld/model/
 (config.json, generation_config.json, model.safetensors) exactly as transformers'
 LlamaForCausalLM would save them. The model class follows HF's modeling_llama: RMSNorm
 x * rsqrt(mean(x^2) + eps) * w, RoPE with rotate_half (pairs (i, i + d/2)) and
 inv_freq = theta^(-2i/d), grouped-query attention by repeating KV heads, SwiGLU MLP.
-Training stops at a step budget derived from --minutes so the schedule always completes.
+Training fits a wall-clock budget (--minutes) or replays a fixed number of steps (--steps).
 """
 import argparse
 import json
@@ -17,8 +17,26 @@ import os
 import struct
 import time
 
-import numpy as np
-import torch
+import sys
+
+
+def _threads_from_argv():
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return None
+
+
+# OpenBLAS (Debian's torch BLAS) starts its own thread pool, which torch.set_num_threads does not
+# bound; its size is read from the environment when the library loads, so set it before import.
+if _threads_from_argv() is not None:
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(var, _threads_from_argv())
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -188,9 +206,9 @@ def init_weights(model, seed):
 
 # ---- files -------------------------------------------------------------------------------------
 
-def write_safetensors(path, tensors):
+def write_safetensors(path, tensors, metadata=None):
     """safetensors by hand: u64 LE header length, JSON header padded with spaces to 8 bytes, data back to back."""
-    header, chunks, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    header, chunks, offset = {"__metadata__": {"format": "pt", **(metadata or {})}}, [], 0
     for name, t in tensors.items():
         a = t.detach().cpu().contiguous().numpy()
         dtype = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}[a.dtype]
@@ -244,11 +262,11 @@ def save_model(model, model_dir=MODEL_DIR):
         f.write("\n")
 
 
-def load_model(model_dir=MODEL_DIR):
+def load_model(model_dir=MODEL_DIR, weights="model.safetensors"):
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
     model = Llama(config)
-    state = read_safetensors(os.path.join(model_dir, "model.safetensors"))
+    state = read_safetensors(os.path.join(model_dir, weights))
     missing = set(model.state_dict()) - set(state)
     unexpected = set(state) - set(model.state_dict())
     assert not missing and not unexpected, f"missing {sorted(missing)}, unexpected {sorted(unexpected)}"
@@ -299,17 +317,36 @@ def batches(stories, batch_size, rng):
     return out
 
 
-def lr_at(step, total, peak, warmup):
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    return 0.1 * peak + 0.9 * peak * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+class Schedule:
+    """Warmup-stable-decay learning rate (Hu et al. 2024, MiniCPM, sec. 4): linear warmup, a constant
+    stretch, then a linear decay to zero over the last `decay` steps. With --minutes, the decay starts
+    when 80% of the wall-clock budget is spent and its length is fixed then from the measured step
+    time, so the run fits the budget on a busy machine; the run prints the --steps/--decay-steps that
+    replay exactly the same schedule."""
+
+    def __init__(self, peak, warmup, total=None, decay=None):
+        self.peak, self.warmup, self.total, self.decay = peak, warmup, total, decay
+
+    def fixed(self):
+        return self.total is not None
+
+    def fix(self, step, decay):
+        self.total, self.decay = step + decay, decay
+
+    def lr(self, step):
+        if step < self.warmup:
+            return self.peak * (step + 1) / self.warmup
+        if self.total is None or step < self.total - self.decay:
+            return self.peak
+        return self.peak * (self.total - step) / self.decay
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
-    ap.add_argument("--minutes", type=float, default=38.0, help="wall-clock budget; sets the number of steps after a timing probe")
-    ap.add_argument("--steps", type=int, default=0, help="fixed number of steps (overrides --minutes; makes the run exactly reproducible)")
+    ap.add_argument("--minutes", type=float, default=38.0, help="wall-clock budget (ignored with --steps)")
+    ap.add_argument("--steps", type=int, default=0, help="total steps; with --decay-steps replays a finished run's schedule exactly")
+    ap.add_argument("--decay-steps", type=int, default=0, help="length of the final decay (default: 20%% of --steps)")
     ap.add_argument("--batch", type=int, default=48, help="stories per batch")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
@@ -333,30 +370,34 @@ def main():
         while True:  # epochs, each freshly shuffled
             yield from batches(stories, args.batch, rng)
     plan = plan()
-    total = args.steps or 10**9
-    warmup, t0, step, seen = 200, time.time(), 0, 0
-    while step < total:
+    sched = Schedule(args.lr, warmup=200)
+    if args.steps:
+        sched.fix(0, 0)
+        sched.total, sched.decay = args.steps, args.decay_steps or args.steps // 5
+    t0, step, seen, recent = time.time(), 0, 0, []
+    while not sched.fixed() or step < sched.total:
+        t_step = time.time()
         batch = pad_batch([stories[i] for i in next(plan)])
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, total, args.lr, warmup)
+            g["lr"] = sched.lr(step)
         loss, n = story_loss(model, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step, seen = step + 1, seen + n
-        if step == 50 and not args.steps:
-            # Timing probe: fix the step budget so the cosine schedule ends inside --minutes.
-            per_step = (time.time() - t0) / step
-            total = int(args.minutes * 60 / per_step * 0.97)
-            print(f"{per_step * 1000:.0f} ms/step -> {total} steps", flush=True)
-        if step % 500 == 0 or step == total:
+        recent = (recent + [time.time() - t_step])[-200:]
+        if not sched.fixed() and time.time() - t0 >= 0.8 * args.minutes * 60:
+            left = args.minutes * 60 - (time.time() - t0)
+            sched.fix(step, max(1, int(left / (sum(recent) / len(recent)))))
+            print(f"decay from step {step}: replay with --steps {sched.total} --decay-steps {sched.decay}", flush=True)
+        if step % 500 == 0 or step == sched.total:
             model.eval()
             with torch.no_grad():
                 held = [story_loss(model, pad_batch(heldout[i : i + 100])) for i in range(0, len(heldout), 100)]
             model.train()
             h = sum(l.item() * k for l, k in held) / sum(k for _, k in held)
-            print(f"step {step}/{total} tokens {seen} train {loss.item():.4f} heldout {h:.4f} {time.time() - t0:.0f}s", flush=True)
+            print(f"step {step} lr {sched.lr(step - 1):.2e} tokens {seen} train {loss.item():.4f} heldout {h:.4f} {time.time() - t0:.0f}s", flush=True)
             save_model(model)
     print(f"done: {step} steps, {seen} tokens, {time.time() - t0:.0f}s", flush=True)
     save_model(model)
