@@ -37,7 +37,7 @@ export function worst(actual: ArrayLike<number>, expected: ArrayLike<number>, at
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const e = expected[i];
-    const r = Number.isNaN(e) ? (Number.isNaN(a) ? 0 : Infinity) : Math.abs(a - e) / (atol + rtol * Math.abs(e));
+    const r = a === e || (Number.isNaN(a) && Number.isNaN(e)) ? 0 : Math.abs(a - e) / (atol + rtol * Math.abs(e));
     if (!(r <= ratio)) {
       ratio = Number.isNaN(r) ? Infinity : r;
       index = i;

@@ -20,7 +20,7 @@ function spec(entry: string): KernelSpec {
     bindings: [
       { name: 'out', access: 'write', shape: '[ceil(n/256)] partials or [n] grad f32' },
       { name: 'pred', access: 'read', shape: '[n] f32' },
-      { name: 'target', access: 'read', shape: '[n] f32' },
+      { name: 'truth', access: 'read', shape: '[n] f32' },
       { name: 'p', access: 'uniform', shape: 'Params' },
     ],
   };

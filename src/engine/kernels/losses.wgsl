@@ -15,7 +15,7 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;  // partials [ceil(n/CHUNK)] or grad [n]
 @group(0) @binding(1) var<storage, read> pred: array<f32>;       // [n] ŷ or logits z
-@group(0) @binding(2) var<storage, read> target: array<f32>;     // [n] y
+@group(0) @binding(2) var<storage, read> truth: array<f32>;     // [n] y
 @group(0) @binding(3) var<uniform> p: Params;
 
 fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
@@ -32,7 +32,7 @@ fn mse_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let start = q * CHUNK;
   if (start >= p.count) { return; }
   var s = 0.0;
-  for (var i = start; i < min(start + CHUNK, p.count); i++) { let d = pred[i] - target[i]; s += d * d; }
+  for (var i = start; i < min(start + CHUNK, p.count); i++) { let d = pred[i] - truth[i]; s += d * d; }
   out[q] = s;
 }
 
@@ -40,7 +40,7 @@ fn mse_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 fn mse_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = index(wid, nwg, lid);
   if (i >= p.count) { return; }
-  out[i] = p.scale * 2.0 * (pred[i] - target[i]) / f32(p.count);
+  out[i] = p.scale * 2.0 * (pred[i] - truth[i]) / f32(p.count);
 }
 
 @compute @workgroup_size(WG_X, 1)
@@ -49,7 +49,7 @@ fn bce_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let start = q * CHUNK;
   if (start >= p.count) { return; }
   var s = 0.0;
-  for (var i = start; i < min(start + CHUNK, p.count); i++) { s += bce_term(pred[i], target[i]); }
+  for (var i = start; i < min(start + CHUNK, p.count); i++) { s += bce_term(pred[i], truth[i]); }
   out[q] = s;
 }
 
@@ -59,5 +59,5 @@ fn bce_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.count) { return; }
   let z = pred[i];
   let s = select(exp(z) / (1.0 + exp(z)), 1.0 / (1.0 + exp(-z)), z >= 0.0);
-  out[i] = p.scale * (s - target[i]) / f32(p.count);
+  out[i] = p.scale * (s - truth[i]) / f32(p.count);
 }
