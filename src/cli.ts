@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import type { CommandSpec } from './cli/command.js';
+import { doctorCommand } from './cli/doctor.js';
 import { generateCommand } from './cli/generate.js';
 import { hooksCommand } from './cli/hooks.js';
 import { verifyCommand } from './cli/verify.js';
@@ -13,6 +14,7 @@ const COMMANDS: readonly CommandSpec[] = [
   verifyCommand,
   generateCommand,
   hooksCommand,
+  doctorCommand,
 ];
 
 export function buildProgram(): Command {
