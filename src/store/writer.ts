@@ -15,7 +15,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AsyncByteQueue, RecordBatchFileWriter } from 'apache-arrow';
+import { RecordBatchFileWriter } from 'apache-arrow';
+import { FdSink } from './fd-sink.js';
 import { FileFormatError, InterpError, ShapeMismatchError, UsageError } from '../errors.js';
 import { toFloat16Bits, writeFileAtomic } from '../model/index.js';
 import { concatBlocks, shardDictionaries, sliceBlock, toRecordBatch, type LabelValue, type RowBlock } from './columns.js';
@@ -313,17 +314,6 @@ export class CaptureWriter {
   }
 }
 
-/** A sink for RecordBatchFileWriter that writes each chunk to a file descriptor as it comes. */
-class FdSink extends AsyncByteQueue {
-  constructor(private readonly fd: number) {
-    super();
-  }
-  override write(value: Parameters<AsyncByteQueue['write']>[0]): void {
-    const bytes = value as Uint8Array;
-    let done = 0;
-    while (done < bytes.byteLength) done += fs.writeSync(this.fd, bytes, done, bytes.byteLength - done);
-  }
-}
 
 /**
  * Writes one shard: Arrow IPC file to `<file>.tmp`, fsync, rename. Record batches hold at most
