@@ -107,13 +107,14 @@ export function shardDictionaries(
   dtype: CaptureDtype,
   metadata: Map<string, string>,
 ): ShardDictionaries {
-  const dict = (values: Iterable<LabelValue>) => {
+  // Fixed dictionary ids (token 0, label column j → j + 1) keep shard bytes reproducible.
+  const dict = (values: Iterable<LabelValue>, id: number) => {
     const codes = new Map<string, number>();
     for (const v of values) if (typeof v === 'string' && !codes.has(v)) codes.set(v, codes.size);
-    return { type: new Dictionary(new Utf8(), new Int32()), codes, vector: utf8Vector([...codes.keys()]) };
+    return { type: new Dictionary(new Utf8(), new Int32(), id), codes, vector: utf8Vector([...codes.keys()]) };
   };
-  const token = dict(blocks.flatMap((b) => b.token));
-  const labelDicts = labels.map((c, j) => (c.type === 'string' ? dict(blocks.flatMap((b) => b.labels[j])) : null));
+  const token = dict(blocks.flatMap((b) => b.token), 0);
+  const labelDicts = labels.map((c, j) => (c.type === 'string' ? dict(blocks.flatMap((b) => b.labels[j]), j + 1) : null));
   const fields: Field[] = [
     new Field('seq', new Int32(), false),
     new Field('pos', new Int32(), false),
