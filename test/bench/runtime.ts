@@ -9,7 +9,9 @@
  * parent): interp twice, once with an empty weight cache (first load builds it) and once with
  * the cache in place; the peer once. Both use the same thread count (ORT intraOpNumThreads,
  * torch.set_num_threads + OPENBLAS_NUM_THREADS; the peer waits passively, OMP_WAIT_POLICY=PASSIVE,
- * see peerEnv), warm up, then report the median of the timed runs.
+ * see peerEnv), warm up, then report the median of the timed runs. The warm interp process and
+ * the peer are both loaded and take turns forward by forward (alternating who goes first), so a
+ * busy phase of a shared machine slows both sides alike instead of skewing the ratio.
  *
  * Exclusive: the whole run holds `flock /tmp/interp-bench.lock` (other benchmarks take the same
  * lock), so two benchmarks never time each other. Pass --no-lock when already running under it.
