@@ -42,7 +42,7 @@ export interface OpenedPage {
   readonly pageErrors: readonly string[];
   /** "type: message" of each dialog opened (each is dismissed). */
   readonly dialogs: readonly string[];
-  /** URLs of requests that were not file:, data:, blob: or about: (blocked). */
+  /** URLs of attempted requests that were not file:, data:, blob: or about: (all are aborted). */
   readonly externalRequests: readonly string[];
   readonly plots: readonly PlotSummary[];
   /** The value of <html data-plots>: "ready", "error", or null when the page has no plots. */
