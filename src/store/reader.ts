@@ -236,15 +236,15 @@ export class Capture {
   }
 
   /** Reads rows [at, at+n) of hook leaf `node` (d values per row) into `out` from row `outRow`, widening f16. */
-  readHookRows(shard: ShardView, node: NodeLoc, d: number, at: number, n: number, out: Float32Array, outRow: number): void {
+  readHookRows(shard: ShardView, node: NodeLoc, d: number, at: number, n: number, out: Float32Array, outRow: number, f16Scratch?: Uint16Array): void {
     if (n === 0) return;
     const data = node.buffers[1];
     if (this.manifest.dtype === 'f32') {
       const bytes = new Uint8Array(out.buffer, out.byteOffset + outRow * d * 4, n * d * 4);
       readAt(this.fd(shard), data.offset + at * d * 4, n * d * 4, bytes, shard.path);
     } else {
-      const bits = new Uint16Array(n * d);
-      readAt(this.fd(shard), data.offset + at * d * 2, n * d * 2, new Uint8Array(bits.buffer), shard.path);
+      const bits = f16Scratch && f16Scratch.length >= n * d ? f16Scratch.subarray(0, n * d) : new Uint16Array(n * d);
+      readAt(this.fd(shard), data.offset + at * d * 2, n * d * 2, new Uint8Array(bits.buffer, bits.byteOffset, n * d * 2), shard.path);
       widenF16(bits, out.subarray(outRow * d, (outRow + n) * d));
     }
   }

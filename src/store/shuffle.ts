@@ -41,6 +41,8 @@ export interface ShuffledRows {
 }
 
 const MAGIC = 'IPERM001';
+/** Longest run of adjacent rows fetched with one read. */
+const MAX_RUN = 256;
 const HEADER = 16;
 
 export function* shuffledBatches(capture: Capture, options: ShuffleOptions): Generator<ShuffledRows> {
@@ -79,6 +81,8 @@ function gatherRows(capture: Capture, index: Uint32Array, hooks: readonly number
   for (let i = 0; i < n; i++) keys[i] = index[i] * 2097152 + i;
   keys.sort();
   const shards = capture.shards;
+  // One scratch per hook for a whole batch: reads are runs of at most MAX_RUN adjacent rows.
+  const scratches = hooks.map((k) => ({ f32: new Float32Array(MAX_RUN * capture.hooks[k].d), f16: new Uint16Array(MAX_RUN * capture.hooks[k].d) }));
   let s = 0;
   let i = 0;
   while (i < n) {
@@ -90,18 +94,18 @@ function gatherRows(capture: Capture, index: Uint32Array, hooks: readonly number
     const batchEnd = batchStart + shard.index.batches[b].rows;
     // Extend the run while rows stay consecutive inside this record batch.
     let j = i + 1;
-    while (j < n && j - i < 4096 && Math.floor(keys[j] / 2097152) === row + (j - i) && row + (j - i) < batchEnd) j++;
+    while (j < n && j - i < MAX_RUN && Math.floor(keys[j] / 2097152) === row + (j - i) && row + (j - i) < batchEnd) j++;
     const runRows = j - i;
-    for (const k of hooks) {
+    hooks.forEach((k, h) => {
       const d = capture.hooks[k].d;
-      const scratch = new Float32Array(runRows * d);
-      capture.readHookRows(shard, shard.index.batches[b].columns[capture.hookField(k)][1], d, row - batchStart, runRows, scratch, 0);
+      const scratch = scratches[h];
+      capture.readHookRows(shard, shard.index.batches[b].columns[capture.hookField(k)][1], d, row - batchStart, runRows, scratch.f32, 0, scratch.f16);
       const dst = out.hooks[capture.hooks[k].name];
       for (let r = 0; r < runRows; r++) {
         const slot = keys[i + r] % 2097152;
-        dst.set(scratch.subarray(r * d, (r + 1) * d), slot * d);
+        dst.set(scratch.f32.subarray(r * d, (r + 1) * d), slot * d);
       }
-    }
+    });
     i = j;
   }
 }

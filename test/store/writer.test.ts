@@ -229,8 +229,8 @@ describe('bad batches', () => {
 
   it('shapes, order and label types are checked', () => {
     const w = open();
-    const short = batch(0, 2);
-    short.hooks[HOOKS[0].name] = new Float32Array(3);
+    const full = batch(0, 2);
+    const short = { ...full, hooks: { ...full.hooks, [HOOKS[0].name]: new Float32Array(3) } };
     expect(() => w.append(short)).toThrow(ShapeMismatchError);
     w.append(batch(0, 4));
     expect(() => w.append(batch(2, 5))).toThrow(/ascending order/);
