@@ -16,7 +16,7 @@ function referencePca(data: ArrayLike<number>, n: number, d: number): { values: 
   const a = Array.from({ length: d }, () => new Array<number>(d).fill(0));
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) a[j][k] += ((data[i * d + j] - mean[j]) * (data[i * d + k] - mean[k])) / (n - 1);
   const total = a.reduce((s, row, j) => s + row[j], 0);
-  const v = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (__, j) => (i === j ? 1 : 0)));
+  const v = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (__, j): number => (i === j ? 1 : 0)));
   for (let step = 0; step < 100 * d * d; step++) {
     let p = 0;
     let q = 1;
