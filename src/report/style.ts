@@ -10,7 +10,7 @@ body { margin: 0; background: var(--bg); color: var(--fg); font: 15px/1.55 syste
 main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; }
 header.page { border-bottom: 1px solid var(--border); margin-bottom: 20px; padding-bottom: 12px; }
 header.page h1 { font-size: 1.7rem; line-height: 1.25; margin: 0 0 4px; overflow-wrap: anywhere; }
-header.page .meta { color: var(--muted); font-size: 0.9rem; }
+header.page .meta, header.page .subtitle { color: var(--muted); font-size: 0.9rem; }
 header.page .meta a { color: var(--accent); }
 h2 { font-size: 1.3rem; margin: 32px 0 10px; overflow-wrap: anywhere; }
 h3 { font-size: 1.05rem; margin: 18px 0 8px; overflow-wrap: anywhere; }
