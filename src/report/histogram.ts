@@ -45,32 +45,38 @@ export function histogram(values: ArrayLike<number>, options: HistogramOptions =
     lo = 0;
     hi = 1;
   } else if (lo === hi) {
-    // All values equal: centre a unit-wide range on them, as numpy.histogram does.
-    lo -= 0.5;
-    hi += 0.5;
+    // All values equal: centre a unit-wide range on them, as numpy.histogram does, widened to
+    // a few ulps where ±0.5 would round away (|v| past 2^52).
+    const pad = Math.max(0.5, Math.abs(lo) * 1e-15);
+    lo = Math.max(lo - pad, -Number.MAX_VALUE);
+    hi = Math.min(hi + pad, Number.MAX_VALUE);
   }
   const bins = options.bins ?? Math.min(100, Math.max(1, Math.ceil(Math.log2(Math.max(finite, 1))) + 1));
   if (!Number.isInteger(bins) || bins < 1) {
     throw new UsageError(`histogram bins must be a positive integer, got ${bins}`, 'pass bins: a whole number such as 50');
   }
+  // The width can overflow (±1e308) or be subnormal; halve both ends when it overflows, and
+  // divide (never multiply by bins / width, which is infinite for a subnormal width).
+  const halved = !Number.isFinite(hi - lo);
+  const width = halved ? hi / 2 - lo / 2 : hi - lo;
+  const fraction = (v: number): number => (halved ? v / 2 - lo / 2 : v - lo) / width;
   const edges = new Float64Array(bins + 1);
-  for (let i = 0; i <= bins; i++) edges[i] = lo + ((hi - lo) * i) / bins;
+  for (let i = 0; i <= bins; i++) edges[i] = halved ? lo + 2 * (width * (i / bins)) : lo + width * (i / bins);
   edges[bins] = hi;
   const counts = new Float64Array(bins);
   let underflow = 0;
   let overflow = 0;
   let nonFinite = 0;
-  const scale = bins / (hi - lo);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isFinite(v)) nonFinite++;
     else if (v < lo) underflow++;
     else if (v > hi) overflow++;
     else {
-      let b = Math.min(bins - 1, Math.floor((v - lo) * scale));
-      // Rounding in (v - lo) * scale can put an edge value one bin off; settle it on the edges.
-      if (b > 0 && v < edges[b]) b--;
-      else if (b < bins - 1 && v >= edges[b + 1]) b++;
+      let b = Math.min(bins - 1, Math.floor(fraction(v) * bins));
+      // Rounding can put a value near an edge a bin off; the edges decide.
+      while (b > 0 && v < edges[b]) b--;
+      while (b < bins - 1 && v >= edges[b + 1]) b++;
       counts[b]++;
     }
   }
