@@ -4,7 +4,7 @@ import { float16BitsToNumber } from '../model/index.js';
 let table: Float32Array | null = null;
 
 /** fp32 value of each of the 65536 binary16 bit patterns (256 KiB, built on first use). */
-function f16Table(): Float32Array {
+export function f16Table(): Float32Array {
   if (table) return table;
   const t = new Float32Array(65536);
   for (let bits = 0; bits < 65536; bits++) t[bits] = float16BitsToNumber(bits);
@@ -32,4 +32,46 @@ export function firstNonFinite(x: Float32Array): number {
     if (x[i] - x[i] !== 0) return i;
   }
   return -1;
+}
+
+/**
+ * Rounds fp32 to binary16 bit patterns, round to nearest even, overflow to ±Inf, NaN kept as a
+ * quiet NaN: the same results as src/model's toFloat16Bits (tested against it), about 10× faster
+ * because it reads the floats' bits through one Uint32Array view instead of per-element copies.
+ * The capture writer converts every stored activation, so this is on the hot path.
+ */
+export function toF16Bits(x: Float32Array, out: Uint16Array = new Uint16Array(x.length)): Uint16Array {
+  toF16BitsChecked(x, out);
+  return out;
+}
+
+/** toF16Bits into `out`, returning the index of the first value stored as ±Inf or NaN (or -1). */
+export function toF16BitsChecked(x: Float32Array, out: Uint16Array): number {
+  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  let firstBad = -1;
+  for (let i = 0; i < u.length; i++) {
+    const b = u[i];
+    const sign = (b >>> 16) & 0x8000;
+    const abs = b & 0x7fffffff;
+    let h: number;
+    if (abs >= 0x47800000) {
+      // |x| ≥ 65536 (or Inf / NaN): ±Inf, NaN stays a quiet NaN.
+      h = abs > 0x7f800000 ? 0x7e00 : 0x7c00;
+      if (firstBad < 0) firstBad = i;
+    } else if (abs >= 0x38800000) {
+      // Normal in binary16: rebias the exponent (127 → 15) and round the low 13 mantissa bits to
+      // even; a carry out of the mantissa bumps the exponent, up to Inf, as it should.
+      const m = abs - 0x38000000;
+      h = (m + 0xfff + ((m >>> 13) & 1)) >>> 13;
+      if (h === 0x7c00 && firstBad < 0) firstBad = i; // rounded up to Inf
+    } else {
+      // Subnormal or zero in binary16: the value in units of 2^-24, rounded half to even.
+      const t = Math.abs(x[i]) * 16777216;
+      let r = Math.round(t);
+      if (r - t === 0.5 && (r & 1) === 1) r -= 1;
+      h = r;
+    }
+    out[i] = sign | h;
+  }
+  return firstBad;
 }

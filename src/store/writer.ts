@@ -18,12 +18,11 @@ import path from 'node:path';
 import { RecordBatchFileWriter } from 'apache-arrow';
 import { FdSink } from './fd-sink.js';
 import { FileFormatError, InterpError, ShapeMismatchError, UsageError } from '../errors.js';
-import { toFloat16Bits, writeFileAtomic } from '../model/index.js';
+import { writeFileAtomic } from '../model/index.js';
 import { concatBlocks, shardDictionaries, sliceBlock, toRecordBatch, type LabelValue, type RowBlock } from './columns.js';
-import { firstNonFinite, firstNonFiniteF16, widenF16 } from './f16.js';
+import { firstNonFinite, toF16BitsChecked } from './f16.js';
 import {
   MANIFEST_FILE,
-  emptySums,
   identityDifference,
   newManifest,
   parseManifest,
@@ -31,7 +30,7 @@ import {
   type CaptureManifest,
   type HookSums,
 } from './manifest.js';
-import { accumulate, mergeSums, statsJson } from './stats.js';
+import { SumsAccumulator, mergeSums, statsJson } from './stats.js';
 
 /** Rows of whole sequences, as the capture command produces them for one model batch. */
 export interface CaptureBatch {
@@ -229,18 +228,21 @@ export class CaptureWriter {
       const x = b.hooks[h.name];
       if (!x) throw new UsageError(`capture batch: hook ${h.name} is missing`, 'pass every hook named when the capture was opened');
       if (x.length !== n * h.d) shape(`hook ${h.name}`, n * h.d, x.length);
-      const bad = firstNonFinite(x);
+      // f16: one pass converts and finds what is stored as ±Inf/NaN (NaN, Inf, or overflow).
+      const bits = dtype === 'f16' ? new Uint16Array(x.length) : null;
+      const bad = bits ? toF16BitsChecked(x, bits) : firstNonFinite(x);
       if (bad >= 0) {
         const r = Math.floor(bad / h.d);
-        throw new NonFiniteActivationError(h.name, b.seq[r], b.pos[r], `activation ${x[bad]} (dimension ${bad % h.d})`, 'check the model weights and inputs (the runtime produced a non-finite value)');
+        const finite = Number.isFinite(x[bad]);
+        throw new NonFiniteActivationError(
+          h.name,
+          b.seq[r],
+          b.pos[r],
+          `activation ${x[bad]} (dimension ${bad % h.d})${finite ? ' overflows float16 (|x| > 65504)' : ''}`,
+          finite ? 'capture with --dtype f32' : 'check the model weights and inputs (the runtime produced a non-finite value)',
+        );
       }
-      if (dtype === 'f32') return x.slice();
-      const bits = toFloat16Bits(x);
-      const over = firstNonFiniteF16(bits);
-      if (over >= 0) {
-        const r = Math.floor(over / h.d);
-        throw new NonFiniteActivationError(h.name, b.seq[r], b.pos[r], `activation ${x[over]} (dimension ${over % h.d}) overflows float16 (|x| > 65504)`, 'capture with --dtype f32');
-      }
+      if (!bits) return x.slice();
       return bits;
     });
     return { n, seq: b.seq.slice(), pos: b.pos.slice(), tokenId: b.tokenId.slice(), token: b.token.slice(), labels, hooks: stored };
@@ -285,9 +287,10 @@ export class CaptureWriter {
 
     const sums: Record<string, HookSums> = {};
     hooks.forEach((h, k) => {
-      const s = emptySums(h.d);
-      for (const p of parts) accumulate(s, dtype === 'f16' ? widenF16(p.hooks[k] as Uint16Array) : (p.hooks[k] as Float32Array), h.d);
-      sums[h.name] = s;
+      // One accumulator across the shard's parts: the sums depend on the rows, not on the appends.
+      const acc = new SumsAccumulator(h.d);
+      for (const p of parts) acc.add(p.hooks[k], h.d);
+      sums[h.name] = acc.toSums();
     });
     const metadata = new Map<string, string>([
       ['model', JSON.stringify(this.m.model)],
