@@ -15,7 +15,8 @@ import json
 import math
 import os
 
-from train import BOS_ID, DATA_DIR, EOS_ID, load_model, load_stories, pad_batch, rope_tables, rotate_half, story_loss  # before torch: sets OpenBLAS threads
+from llama import BOS_ID, EOS_ID, load_model, rope_tables, rotate_half  # first: sets OpenBLAS threads before torch loads
+from train import DATA_DIR, load_stories, pad_batch, story_loss
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

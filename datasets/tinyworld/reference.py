@@ -4,7 +4,7 @@
     python3 datasets/tinyworld/reference.py --check-fixture ../shared/fixtures/llama-stories260K
 
 The format is that of ../shared/fixtures (README there): input_ids (I64 [B,T]), logits, then every
-TransformerLens hook in forward order, F32, computed by train.py's Llama in fp32. Row 0 is BOS
+TransformerLens hook in forward order, F32, computed by llama.py in fp32. Row 0 is BOS
 followed by the greedy continuation below, so argmax(logits[0, t]) = input_ids[0, t+1] after the
 prompt; row 1 is BOS followed by random ids. --check-fixture runs the same class on the stories260K
 fixture and compares every tensor with its reference, which checks this code's Hugging Face
@@ -14,7 +14,8 @@ import argparse
 import json
 import os
 
-from train import BOS_ID, EOS_ID, MODEL_DIR, DATA_DIR, load_model, load_stories, read_safetensors, write_safetensors  # before torch: sets OpenBLAS threads
+from llama import BOS_ID, EOS_ID, MODEL_DIR, load_model, read_safetensors, write_safetensors  # first: sets OpenBLAS threads before torch loads
+from train import DATA_DIR, load_stories
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -96,7 +97,7 @@ def main():
     model64 = load_model().double()
     err = float((capture(model64, ids)["logits"] - tensors["logits"].double()).abs().max())
     print(f"max |fp32 - fp64| logits: {err:.2e}")
-    meta = {"generator": "datasets/tinyworld/reference.py: train.py Llama, PyTorch %s, fp32, no SDPA" % torch.__version__,
+    meta = {"generator": "datasets/tinyworld/reference.py: llama.py, PyTorch %s, fp32, no SDPA" % torch.__version__,
             "rope_theta": str(model.config["rope_theta"])}
     write_safetensors(os.path.join(MODEL_DIR, "reference.safetensors"), tensors, meta)
 
@@ -107,14 +108,14 @@ def main():
         "temperature": 0.0,
         "generated_ids": gen,
         "full_sequence": full,
-        "train_py_ids": gen,
-        "train_py_float64_ids": gen64,
-        "train_py_equals_float64": gen == gen64,
+        "llama_py_ids": gen,
+        "llama_py_float64_ids": gen64,
+        "llama_py_equals_float64": gen == gen64,
         "min_top1_top2_logit_margin": margin,
         "max_fp32_logit_error": err,
-        "notes": "train_py_ids: datasets/tinyworld/reference.py greedy() with train.py's Llama in fp32, full recomputation "
+        "notes": "llama_py_ids: datasets/tinyworld/reference.py greedy() with llama.py in fp32, full recomputation "
                  "each step, prompt = a held-out story opening (BOS included) chosen for the largest smallest margin. "
-                 "train_py_float64_ids: the same in float64. max_fp32_logit_error: max |fp32 - fp64| over the reference logits.",
+                 "llama_py_float64_ids: the same in float64. max_fp32_logit_error: max |fp32 - fp64| over the reference logits.",
     }
     with open(os.path.join(MODEL_DIR, "greedy.json"), "w") as f:
         json.dump(out, f, indent=1)

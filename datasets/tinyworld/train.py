@@ -1,49 +1,26 @@
-"""Trains the TinyWorld model: a small Llama in Hugging Face conventions, on generated stories.
+"""Trains the TinyWorld model (llama.py) on generated stories.
 
-    npx tsx datasets/tinyworld/scripts/prepare.ts          # tokenizer + .data/train.bin
+    npx tsx datasets/tinyworld/scripts/prepare.ts          # tokenizer + .data/train.bin + exact targets
     python3 datasets/tinyworld/train.py [--threads N] [--minutes 38 | --steps S --decay-steps D] [--seed 0]
 
 Needs only PyTorch (Debian's python3-torch 1.13) and numpy; writes datasets/tinyworld/model/
-(config.json, generation_config.json, model.safetensors) exactly as transformers'
-LlamaForCausalLM would save them. The model class follows HF's modeling_llama: RMSNorm
-x * rsqrt(mean(x^2) + eps) * w, RoPE with rotate_half (pairs (i, i + d/2)) and
-inv_freq = theta^(-2i/d), grouped-query attention by repeating KV heads, SwiGLU MLP.
-Training fits a wall-clock budget (--minutes) or replays a fixed number of steps (--steps).
+(config.json, generation_config.json, model.safetensors) as transformers' LlamaForCausalLM would
+save them. Training fits a wall-clock budget (--minutes) or replays a fixed number of steps (--steps).
 """
 import argparse
 import json
-import math
 import os
-import struct
 import time
 
-import sys
+from llama import BOS_ID, EOS_ID, MODEL_DIR, PAD_ID, Llama, save_model  # first: sets OpenBLAS threads before torch loads
 
-
-def _threads_from_argv():
-    for i, a in enumerate(sys.argv):
-        if a == "--threads" and i + 1 < len(sys.argv):
-            return sys.argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return None
-
-
-# OpenBLAS (Debian's torch BLAS) starts its own thread pool, which torch.set_num_threads does not
-# bound; its size is read from the environment when the library loads, so set it before import.
-if _threads_from_argv() is not None:
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(var, _threads_from_argv())
-
+import math  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn as nn
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODEL_DIR = os.path.join(HERE, "model")
 DATA_DIR = os.path.join(HERE, ".data")
-BOS_ID, EOS_ID, PAD_ID = 1, 2, 3
 
 # The architecture. vocab_size is read from tokenizer.json so the two can never disagree.
 SHAPE = dict(
@@ -58,138 +35,13 @@ SHAPE = dict(
 )
 
 
-class RMSNorm(nn.Module):
-    def __init__(self, d, eps):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(d))
-
-    def normalize(self, x):
-        # What TransformerLens calls hook_normalized: before the weight.
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
-
-    def forward(self, x):
-        return self.normalize(x) * self.weight
-
-
-def rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-def rope_tables(positions, head_dim, theta):
-    """cos, sin of shape (B, T, head_dim) for integer positions (B, T)."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
-    freqs = positions[..., None].float() * inv_freq  # (B, T, head_dim/2)
-    emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos(), emb.sin()
-
-
-class Attention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        d, self.h, self.kv = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
-        self.dh = d // self.h
-        self.q_proj = nn.Linear(d, self.h * self.dh, bias=False)
-        self.k_proj = nn.Linear(d, self.kv * self.dh, bias=False)
-        self.v_proj = nn.Linear(d, self.kv * self.dh, bias=False)
-        self.o_proj = nn.Linear(self.h * self.dh, d, bias=False)
-
-    def forward(self, x, cos, sin, hooks=None, prefix=""):
-        B, T, _ = x.shape
-        q = self.q_proj(x).view(B, T, self.h, self.dh)  # (B, T, H, dh), before RoPE
-        k = self.k_proj(x).view(B, T, self.kv, self.dh)  # (B, T, KV, dh)
-        v = self.v_proj(x).view(B, T, self.kv, self.dh)
-        if hooks is not None:
-            hooks[prefix + "attn.hook_q"], hooks[prefix + "attn.hook_k"], hooks[prefix + "attn.hook_v"] = q, k, v
-        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, heads, T, dh)
-        c, s = cos[:, None], sin[:, None]
-        q = q * c + rotate_half(q) * s
-        k = k * c + rotate_half(k) * s
-        rep = self.h // self.kv  # GQA: query head i reads KV head i // rep
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.dh)  # (B, H, T, T)
-        causal = torch.ones(T, T, dtype=torch.bool).tril()
-        scores = scores.masked_fill(~causal, float("-inf"))
-        pattern = scores.softmax(-1)  # masked entries are exactly 0
-        z = (pattern @ v).transpose(1, 2)  # (B, T, H, dh)
-        if hooks is not None:
-            hooks[prefix + "attn.hook_pattern"], hooks[prefix + "attn.hook_z"] = pattern, z
-        return self.o_proj(z.reshape(B, T, self.h * self.dh))
-
-
-class MLP(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        d, m = c["hidden_size"], c["intermediate_size"]
-        self.gate_proj = nn.Linear(d, m, bias=False)
-        self.up_proj = nn.Linear(d, m, bias=False)
-        self.down_proj = nn.Linear(m, d, bias=False)
-
-    def forward(self, x, hooks=None, prefix=""):
-        gate, up = self.gate_proj(x), self.up_proj(x)
-        post = F.silu(gate) * up
-        if hooks is not None:
-            hooks[prefix + "mlp.hook_pre"], hooks[prefix + "mlp.hook_pre_linear"], hooks[prefix + "mlp.hook_post"] = gate, up, post
-        return self.down_proj(post)
-
-
-class Block(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.input_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
-        self.self_attn = Attention(c)
-        self.post_attention_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
-        self.mlp = MLP(c)
-
-    def forward(self, x, cos, sin, hooks=None, prefix=""):
-        if hooks is None:
-            x = x + self.self_attn(self.input_layernorm(x), cos, sin)
-            return x + self.mlp(self.post_attention_layernorm(x))
-        # The same computation, recording every TransformerLens hook point of the block in forward order.
-        hooks[prefix + "hook_resid_pre"] = x
-        hooks[prefix + "ln1.hook_normalized"] = self.input_layernorm.normalize(x)
-        attn_out = self.self_attn(self.input_layernorm(x), cos, sin, hooks, prefix)
-        hooks[prefix + "hook_attn_out"] = attn_out
-        mid = x + attn_out
-        hooks[prefix + "hook_resid_mid"] = mid
-        hooks[prefix + "ln2.hook_normalized"] = self.post_attention_layernorm.normalize(mid)
-        mlp_out = self.mlp(self.post_attention_layernorm(mid), hooks, prefix)
-        hooks[prefix + "hook_mlp_out"] = mlp_out
-        out = mid + mlp_out
-        hooks[prefix + "hook_resid_post"] = out
-        return out
-
-
-class Llama(nn.Module):
-    """Parameter names are the checkpoint's own keys (model.*, lm_head), so saving is a key-by-key copy."""
-
-    def __init__(self, c):
-        super().__init__()
-        self.config = c
-        self.model = nn.Module()
-        self.model.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
-        self.model.layers = nn.ModuleList(Block(c) for _ in range(c["num_hidden_layers"]))
-        self.model.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
-        self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)  # untied
-
-    def forward(self, ids, hooks=None):
-        """ids (B, T) with right padding only, so positions are 0..T-1 in every row. Returns logits (B, T, V)."""
-        B, T = ids.shape
-        positions = torch.arange(T)[None].expand(B, T)
-        cos, sin = rope_tables(positions, self.config["hidden_size"] // self.config["num_attention_heads"], self.config["rope_theta"])
-        x = self.model.embed_tokens(ids)
-        if hooks is not None:
-            hooks["hook_embed"] = x
-        for i, layer in enumerate(self.model.layers):
-            x = layer(x, cos, sin, hooks, f"blocks.{i}.")
-        if hooks is not None:
-            hooks["ln_final.hook_normalized"] = self.model.norm.normalize(x)
-        x = self.model.norm(x)
-        if hooks is not None:
-            hooks["ln_final.output"] = x
-        return self.lm_head(x)
+def hf_config(vocab_size):
+    return dict(
+        architectures=["LlamaForCausalLM"], model_type="llama", vocab_size=vocab_size, **SHAPE,
+        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
+        bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=PAD_ID, torch_dtype="float32",
+        head_dim=SHAPE["hidden_size"] // SHAPE["num_attention_heads"], initializer_range=0.02,
+    )
 
 
 def init_weights(model, seed):
@@ -202,76 +54,6 @@ def init_weights(model, seed):
         std = 0.02 / math.sqrt(2 * L) if name.endswith(("o_proj.weight", "down_proj.weight")) else 0.02
         with torch.no_grad():
             p.copy_(torch.randn(p.shape, generator=g) * std)
-
-
-# ---- files -------------------------------------------------------------------------------------
-
-def write_safetensors(path, tensors, metadata=None):
-    """safetensors by hand: u64 LE header length, JSON header padded with spaces to 8 bytes, data back to back."""
-    header, chunks, offset = {"__metadata__": {"format": "pt", **(metadata or {})}}, [], 0
-    for name, t in tensors.items():
-        a = t.detach().cpu().contiguous().numpy()
-        dtype = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}[a.dtype]
-        data = a.astype(a.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for c in chunks:
-            f.write(c)
-    os.replace(tmp, path)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": np.float32, "I64": np.int64}[info["dtype"]]
-        a, b = info["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=dt).reshape(info["shape"]).copy())
-    return out
-
-
-def hf_config(vocab_size):
-    return dict(
-        architectures=["LlamaForCausalLM"], model_type="llama", vocab_size=vocab_size, **SHAPE,
-        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
-        bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=PAD_ID, torch_dtype="float32",
-        head_dim=SHAPE["hidden_size"] // SHAPE["num_attention_heads"], initializer_range=0.02,
-    )
-
-
-def save_model(model, model_dir=MODEL_DIR):
-    write_safetensors(os.path.join(model_dir, "model.safetensors"), model.state_dict())
-    with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump(model.config, f, indent=2)
-        f.write("\n")
-    gen = dict(bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=PAD_ID, do_sample=True, temperature=1.0, max_length=model.config["max_position_embeddings"])
-    with open(os.path.join(model_dir, "generation_config.json"), "w") as f:
-        json.dump(gen, f, indent=2)
-        f.write("\n")
-
-
-def load_model(model_dir=MODEL_DIR, weights="model.safetensors"):
-    with open(os.path.join(model_dir, "config.json")) as f:
-        config = json.load(f)
-    model = Llama(config)
-    state = read_safetensors(os.path.join(model_dir, weights))
-    missing = set(model.state_dict()) - set(state)
-    unexpected = set(state) - set(model.state_dict())
-    assert not missing and not unexpected, f"missing {sorted(missing)}, unexpected {sorted(unexpected)}"
-    model.load_state_dict(state)
-    return model.eval()
 
 
 def vocab_size():
@@ -301,6 +83,40 @@ def story_loss(model, batch):
     mask = targets != PAD_ID
     nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none").view(targets.shape)
     return (nll * mask).sum() / mask.sum(), int(mask.sum())
+
+
+class ExactTargets:
+    """The generator's exact next-token distribution at every predicted position of train.bin
+    (prepare.ts writes them). Training against them rather than the sampled next token removes
+    the sampling noise from the gradient: the loss is then H(p_true) + KL(p_true || p_model) per
+    position, whose minimum is the true entropy, and mass on tokens the grammar forbids is pushed
+    down at every step instead of in proportion to how rarely it is sampled."""
+
+    def __init__(self, stories, prefix):
+        self.counts = np.fromfile(prefix + ".count.bin", dtype=np.uint8).astype(np.int64)
+        self.ids = np.fromfile(prefix + ".ids.bin", dtype="<u2").astype(np.int64)
+        self.probs = np.fromfile(prefix + ".probs.bin", dtype="<f4")
+        lengths = np.array([len(s) - 1 for s in stories])  # predicted positions per story
+        assert lengths.sum() <= len(self.counts), "train_dist has fewer positions than train.bin; rerun prepare.ts"
+        self.pos_start = np.concatenate([[0], np.cumsum(lengths)])
+        self.entry_start = np.concatenate([[0], np.cumsum(self.counts)])
+
+    def batch(self, indices, T, V):
+        """Dense targets (B, T-1, V) for the stories `indices` padded to T tokens; padding rows are zero."""
+        out = np.zeros((len(indices), T - 1, V), dtype=np.float32)
+        for b, i in enumerate(indices):
+            p0, p1 = self.pos_start[i], self.pos_start[i + 1]
+            e0, e1 = self.entry_start[p0], self.entry_start[p1]
+            t = np.repeat(np.arange(p1 - p0), self.counts[p0:p1])
+            out[b, t, self.ids[e0:e1]] = self.probs[e0:e1]
+        return torch.from_numpy(out)
+
+
+def exact_loss(model, batch, targets):
+    """Cross-entropy against the exact next-token distributions, per predicted position."""
+    logp = F.log_softmax(model(batch[:, :-1]), -1)
+    n = int((batch[:, 1:] != PAD_ID).sum())
+    return -(targets * logp).sum() / n, n
 
 
 # ---- training ----------------------------------------------------------------------------------
@@ -348,6 +164,8 @@ def main():
     ap.add_argument("--steps", type=int, default=0, help="total steps; with --decay-steps replays a finished run's schedule exactly")
     ap.add_argument("--decay-steps", type=int, default=0, help="length of the final decay (default: 20%% of --steps)")
     ap.add_argument("--batch", type=int, default=48, help="stories per batch")
+    ap.add_argument("--targets", choices=["exact", "sampled"], default="exact",
+                    help="exact: the generator's next-token distributions (.data/train_dist.*); sampled: the next token")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -362,9 +180,10 @@ def main():
     init_weights(model, args.seed)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{n_params} parameters; {len(stories)} training stories; threads {args.threads}", flush=True)
-    decay = [p for n, p in model.named_parameters() if p.dim() == 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+    exact = ExactTargets(stories, os.path.join(DATA_DIR, "train_dist")) if args.targets == "exact" else None
+    # No weight decay: every batch is fresh data, and decay would hold back the large logit gaps
+    # that keep sampled stories inside the grammar.
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98))
 
     def plan():
         while True:  # epochs, each freshly shuffled
@@ -377,10 +196,14 @@ def main():
     t0, step, seen, recent = time.time(), 0, 0, []
     while not sched.fixed() or step < sched.total:
         t_step = time.time()
-        batch = pad_batch([stories[i] for i in next(plan)])
+        indices = next(plan)
+        batch = pad_batch([stories[i] for i in indices])
         for g in opt.param_groups:
             g["lr"] = sched.lr(step)
-        loss, n = story_loss(model, batch)
+        if exact is None:
+            loss, n = story_loss(model, batch)
+        else:
+            loss, n = exact_loss(model, batch, exact.batch(indices, batch.shape[1], config["vocab_size"]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
