@@ -13,6 +13,7 @@
 export { getGpu, sync, settle, adapterKind, LAVAPIPE_INSTALL_HINT, type Gpu, type AdapterProfile, type AdapterKind } from './device.js';
 export { Tensor, empty, zeros, upload, tensor, scope, keep, expectShape, expectMatrix, liveTensorBytes, trimPool, type DType } from './tensor.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
+export { transpose } from './kernels/transpose.js';
 export { unary, binary, UNARY_OPS, BINARY_OPS, type UnaryOp, type BinaryOp } from './kernels/elementwise.js';
 export { reduce, REDUCE_OPS, type ReduceOp, type ReduceAxis } from './kernels/reduce.js';
 export { softmax, softmaxBackward, logSoftmax, logSoftmaxBackward } from './kernels/softmax.js';

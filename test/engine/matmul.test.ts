@@ -8,6 +8,7 @@ const { gpu, reason } = await gpuOrSkip();
 
 describe.skipIf(!gpu)(`matmul on WebGPU${reason ? ` (skipped: ${reason})` : ''}`, () => {
   const shapes: [number, number, number][] = [
+    [4, 4, 4], [36, 8, 12], [100, 64, 36], [64, 128, 96],
     [1, 1, 1], [1, 7, 1], [3, 5, 2], [31, 17, 33], [33, 64, 31], [65, 13, 97], [128, 96, 64], [7, 129, 250],
   ];
   for (const [m, k, n] of shapes) {

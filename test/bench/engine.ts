@@ -1,0 +1,127 @@
+/**
+ * `npm run bench -- engine [--steps N] [--quick]`: the GPU engine's matmul GFLOPS against PyTorch +
+ * OpenBLAS in the same run, and resident memory over a matmul + Adam training loop.
+ *
+ * Matmul cases: (M, K, N) = (4096, 768, 3072) and (4096, 768, 24576) — an SAE encoder at batch
+ * 4096, d_in 768, d_sae 4× and 32× — each plain (NN), with A transposed (TN: dW = xᵀ·dy) and
+ * with B transposed (NT: dx = dy·Wᵀ). Timing: one warm-up, then the median of several runs, each
+ * including dispatch and the wait for completion, excluding upload.
+ * Memory: a loop of x[16, 768]·W[768, 3072], MSE, backward matmul and an Adam step on W, with a
+ * wait per step; RSS is read after the first 100 steps and at the end (growth should be ~0).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { getGpu, sync } from '../../src/engine/device.js';
+import { adamState, adamStep, matmul, mse, scope, upload, empty, liveTensorBytes } from '../../src/engine/index.js';
+import type { BenchRow, BenchRun } from './types.js';
+
+interface MatmulCase {
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly variant: 'NN' | 'TN' | 'NT';
+  readonly repeats: number;
+}
+
+const CASES: readonly MatmulCase[] = [
+  ...(['NN', 'TN', 'NT'] as const).map((variant) => ({ m: 4096, k: 768, n: 3072, variant, repeats: 5 })),
+  ...(['NN', 'TN', 'NT'] as const).map((variant) => ({ m: 4096, k: 768, n: 24576, variant, repeats: 3 })),
+];
+
+const label = (c: MatmulCase): string => `matmul ${c.m}x${c.k}x${c.n} ${c.variant}`;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface PeerResult {
+  readonly name: string | null;
+  readonly gflops: Map<string, number>;
+  readonly note?: string;
+}
+
+/** Runs the PyTorch peer once for all cases (before the GPU work, so the two never overlap). */
+function runPeer(cases: readonly MatmulCase[]): PeerResult {
+  const script = fileURLToPath(new URL('./_engine_peer.py', import.meta.url));
+  const python = process.env.INTERP_BENCH_PYTHON ?? '/usr/bin/python3';
+  const args = cases.map((c) => `${c.m},${c.k},${c.n},${c.variant},${c.repeats}`);
+  const result = spawnSync(python, [script, ...args], { encoding: 'utf8', timeout: 900_000 });
+  if (result.status !== 0) {
+    return { name: null, gflops: new Map(), note: `peer failed: ${(result.stderr || String(result.error)).trim().split('\n').at(-1)}` };
+  }
+  const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { peer?: string; case?: string; gflops?: number });
+  const gflops = new Map<string, number>();
+  for (const line of lines) if (line.case && line.gflops) gflops.set(line.case, line.gflops);
+  const byLabel = new Map(cases.map((c) => [label(c), gflops.get(`${c.m},${c.k},${c.n},${c.variant},${c.repeats}`) ?? NaN]));
+  return { name: lines[0]?.peer ?? null, gflops: byLabel };
+}
+
+async function timeMatmul(c: MatmulCase): Promise<number> {
+  const gpu = await getGpu();
+  const a = empty(gpu, c.variant === 'TN' ? [c.k, c.m] : [c.m, c.k]);
+  const b = empty(gpu, c.variant === 'NT' ? [c.n, c.k] : [c.k, c.n]);
+  a.write(Float32Array.from({ length: a.size }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5));
+  b.write(Float32Array.from({ length: b.size }, (_, i) => ((i * 104729) % 1000) / 1000 - 0.5));
+  const out = empty(gpu, [c.m, c.n]);
+  const options = { transA: c.variant === 'TN', transB: c.variant === 'NT', out };
+  matmul(a, b, options);
+  await sync(gpu);
+  const times: number[] = [];
+  for (let i = 0; i < c.repeats; i++) {
+    const start = performance.now();
+    matmul(a, b, options);
+    await sync(gpu);
+    times.push(performance.now() - start);
+  }
+  for (const t of [a, b, out]) t.dispose();
+  return (2 * c.m * c.k * c.n) / (median(times) / 1000) / 1e9;
+}
+
+const rssMiB = (): number => process.memoryUsage().rss / 2 ** 20;
+
+async function* trainingLoop(steps: number): AsyncIterable<BenchRow> {
+  const gpu = await getGpu();
+  const [batch, dIn, dOut] = [16, 768, 3072];
+  const w = upload(gpu, Float32Array.from({ length: dIn * dOut }, (_, i) => (((i * 7919) % 1000) / 1000 - 0.5) * 0.05), [dIn, dOut]);
+  const state = adamState(w);
+  const x = upload(gpu, Float32Array.from({ length: batch * dIn }, (_, i) => ((i * 31) % 17) / 17 - 0.5), [batch, dIn]);
+  const target = upload(gpu, Float32Array.from({ length: batch * dOut }, (_, i) => ((i * 13) % 11) / 11 - 0.5), [batch, dOut]);
+  let rssStart = 0;
+  let gpuStart = 0;
+  const started = performance.now();
+  for (let step = 1; step <= steps; step++) {
+    scope(() => {
+      const y = matmul(x, w); // forward [batch, d_out]
+      const { grad } = mse(y, target, { grad: true }); // loss and dL/dy
+      const dW = matmul(x, grad!, { transA: true }); // backward: xᵀ·dy [d_in, d_out]
+      adamStep(w, dW, state, { lr: 1e-3 }); // update
+    });
+    await sync(gpu);
+    if (step === Math.min(100, steps)) {
+      rssStart = rssMiB();
+      gpuStart = liveTensorBytes(gpu);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const rssEnd = rssMiB();
+  const name = `matmul+adam loop W[${dIn}, ${dOut}] batch ${batch}, ${steps} steps`;
+  const row = (metric: string, value: number, unit: string): BenchRow => ({ bench: 'engine', case: name, metric, value, unit, peer: null, peer_value: null, ratio: null });
+  yield row('rss_after_100_steps', rssStart, 'MiB');
+  yield row('rss_at_end', rssEnd, 'MiB');
+  yield row('rss_growth', rssEnd - rssStart, 'MiB');
+  yield row('gpu_live_growth', (liveTensorBytes(gpu) - gpuStart) / 2 ** 20, 'MiB');
+  yield row('steps_per_second', steps / seconds, 'steps/s');
+  for (const t of [w, x, target, state.m, state.v]) t.dispose();
+}
+
+export const run: BenchRun = async function* (args) {
+  const stepsAt = args.indexOf('--steps');
+  const steps = stepsAt >= 0 ? Number(args[stepsAt + 1]) : 10_000;
+  const cases = args.includes('--quick') ? CASES.filter((c) => c.n === 3072) : CASES;
+  const peer = runPeer(cases);
+  if (peer.note) process.stderr.write(`engine bench: ${peer.note}\n`);
+  for (const c of cases) {
+    const value = await timeMatmul(c);
+    const peerValue = peer.gflops.get(label(c));
+    const has = peer.name !== null && peerValue !== undefined && Number.isFinite(peerValue);
+    yield { bench: 'engine', case: label(c), metric: 'GFLOPS', value, unit: 'GFLOPS', peer: has ? peer.name : null, peer_value: has ? peerValue! : null, ratio: has ? value / peerValue! : null };
+  }
+  yield* trainingLoop(steps);
+};
