@@ -3,8 +3,10 @@
  * a new module plus one line here. Nothing below this file knows about the command line.
  */
 import { Command } from 'commander';
+import { captureCommand } from './cli/capture.js';
 import type { CommandSpec } from './cli/command.js';
 import { doctorCommand } from './cli/doctor.js';
+import { exportCommand } from './cli/export.js';
 import { generateCommand } from './cli/generate.js';
 import { hooksCommand } from './cli/hooks.js';
 import { verifyCommand } from './cli/verify.js';
@@ -14,6 +16,8 @@ const COMMANDS: readonly CommandSpec[] = [
   verifyCommand,
   generateCommand,
   hooksCommand,
+  captureCommand,
+  exportCommand,
   doctorCommand,
 ];
 
