@@ -122,8 +122,10 @@ async function openGpu(): Promise<Gpu> {
     if (errors.length < 20) errors.push((event as GPUUncapturedErrorEvent).error.message);
   });
   const info = adapter.info;
+  const forced = process.env.INTERP_ADAPTER_KIND;
   const profile: AdapterProfile = {
-    kind: adapterKind(info),
+    // INTERP_ADAPTER_KIND=gpu|cpu overrides the kernel family (tests run the GPU kernels on lavapipe).
+    kind: forced === 'gpu' || forced === 'cpu' ? forced : adapterKind(info),
     vendor: info.vendor,
     architecture: info.architecture,
     device: info.device,

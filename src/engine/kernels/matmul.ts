@@ -25,6 +25,8 @@ export interface MatmulOptions {
   readonly out?: Tensor;
   /** Add into `out` (C += op(A)·op(B)) instead of overwriting it; requires `out`. */
   readonly accumulate?: boolean;
+  /** Force a kernel family (tests, benchmarks); by default it is chosen per adapter. */
+  readonly kernel?: 'lanes' | 'tiled';
 }
 
 interface Variant {
@@ -39,9 +41,12 @@ const LANES: Variant = { file: 'lanes', block: [32, 32], workgroup: [8, 1] };
 const TILED: Variant = { file: 'tiled', block: [64, 64], workgroup: [16, 16] };
 
 /** The lanes kernel needs a subgroup to hold its whole 8-invocation workgroup. */
-export function matmulVariant(gpu: Gpu): Variant {
+export function matmulVariant(gpu: Gpu, forced?: 'lanes' | 'tiled'): Variant {
   const p = gpu.profile;
-  return p.kind === 'cpu' && p.subgroups && p.subgroupMinSize >= 8 ? LANES : TILED;
+  const lanesOk = p.subgroups && p.subgroupMinSize >= 8;
+  if (forced === 'lanes' && !lanesOk) throw new UsageError('matmul: kernel "lanes" needs subgroups of at least 8 invocations, which this adapter lacks', 'leave `kernel` unset');
+  if (forced) return forced === 'lanes' ? LANES : TILED;
+  return p.kind === 'cpu' && lanesOk ? LANES : TILED;
 }
 
 function spec(variant: Variant, entry: 'matmul' | 'matmul_b4', transA: boolean, transB: boolean, bias: boolean, accumulate: boolean): KernelSpec {
@@ -86,7 +91,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const gpu = a.gpu;
   // On the lanes kernel, a transposed B is cheaper to transpose once (one pass over B) and use
   // as [k, n] with vec4 loads than to read with scalar loads: ~1.4x for the whole product.
-  if (options.transB && matmulVariant(gpu).file === 'lanes' && b.shape.length === 2 && b.shape[0] % 4 === 0 && b.shape[0] >= 4 && b.size * 4 <= gpu.profile.maxStorageBindingBytes) {
+  if (options.transB && matmulVariant(gpu, options.kernel).file === 'lanes' && b.shape.length === 2 && b.shape[0] % 4 === 0 && b.shape[0] >= 4 && b.size * 4 <= gpu.profile.maxStorageBindingBytes) {
     const bt = transpose(b);
     try {
       return matmul(a, bt, { ...options, transB: false });
@@ -114,7 +119,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     return out;
   }
 
-  const variant = matmulVariant(gpu);
+  const variant = matmulVariant(gpu, options.kernel);
   const limit = gpu.profile.maxStorageBindingBytes - 256;
   const rowsAlign = 64; // rows per chunk: a multiple of both blocks, and 64·4 bytes keeps offsets aligned
   // Rows of C per dispatch: C's rows must fit, and so must A's rows when A is not transposed.
