@@ -44,7 +44,7 @@ export interface KernelSpec {
 }
 
 const sources = new Map<string, string>();
-const pipelines = new WeakMap<GPUDevice, Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>();
+const pipelines = new WeakMap<GPUDevice, Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; key: string }>>();
 
 function wgslSource(url: URL): string {
   let text = sources.get(url.href);
@@ -60,7 +60,7 @@ function debugMatches(name: string): boolean {
   return !!pattern && (pattern === '*' || pattern.split(',').some((p) => name.includes(p)));
 }
 
-function pipelineFor(gpu: Gpu, spec: KernelSpec): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+function pipelineFor(gpu: Gpu, spec: KernelSpec): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; key: string } {
   let cache = pipelines.get(gpu.device);
   if (!cache) pipelines.set(gpu.device, (cache = new Map()));
   const constants: Record<string, number> = { WG_X: spec.workgroup[0], WG_Y: spec.workgroup[1], ...spec.constants };
@@ -86,7 +86,7 @@ function pipelineFor(gpu: Gpu, spec: KernelSpec): { pipeline: GPUComputePipeline
     layout: device.createPipelineLayout({ label: spec.name, bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: spec.entry, constants },
   });
-  entry = { pipeline, layout };
+  entry = { pipeline, layout, key };
   cache.set(key, entry);
   return entry;
 }
@@ -110,11 +110,65 @@ export interface Dispatch {
 }
 
 /**
+ * Uniform buffers for kernel parameters, reused across submissions. Reuse right after submit is
+ * safe: queue.writeBuffer is itself a queue operation, ordered after the command buffers
+ * submitted before it. Within one submission every dispatch takes its own buffer.
+ */
+const uniformPools = new WeakMap<GPUDevice, GPUBuffer[]>();
+
+/**
+ * Bind groups by (pipeline, buffer ranges): a training loop binds the same pooled buffers every
+ * step, so caching them keeps Dawn objects from piling up between garbage collections.
+ */
+const bindGroups = new WeakMap<GPUDevice, Map<string, GPUBindGroup>>();
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+const BIND_GROUP_CACHE_LIMIT = 4096;
+
+function bufferId(buffer: GPUBuffer): number {
+  let id = bufferIds.get(buffer);
+  if (id === undefined) bufferIds.set(buffer, (id = nextBufferId++));
+  return id;
+}
+
+function bindGroupFor(device: GPUDevice, pipelineKey: string, label: string, layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[]): GPUBindGroup {
+  let cache = bindGroups.get(device);
+  if (!cache) bindGroups.set(device, (cache = new Map()));
+  const key = `${pipelineKey}|${entries.map((e) => {
+    const r = e.resource as GPUBufferBinding;
+    return `${bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? '-'}`;
+  }).join(',')}`;
+  let group = cache.get(key);
+  if (!group) {
+    if (cache.size >= BIND_GROUP_CACHE_LIMIT) cache.clear();
+    group = device.createBindGroup({ label, layout, entries });
+    cache.set(key, group);
+  }
+  return group;
+}
+
+function takeUniform(device: GPUDevice, bytes: number): GPUBuffer {
+  const pool = uniformPools.get(device);
+  const i = pool ? pool.findIndex((b) => b.size === bytes) : -1;
+  if (pool && i >= 0) return pool.splice(i, 1)[0];
+  return device.createBuffer({ label: 'interp params', size: bytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+}
+
+function giveUniforms(device: GPUDevice, buffers: GPUBuffer[]): void {
+  let pool = uniformPools.get(device);
+  if (!pool) uniformPools.set(device, (pool = []));
+  for (const b of buffers) {
+    if (pool.length < 64) pool.push(b);
+    else b.destroy();
+  }
+}
+
+/**
  * Encodes and submits dispatches of one kernel in one compute pass. Nothing waits here: the
  * queue orders later work after it, and downloads wait through `settle`.
  */
 export function dispatch(gpu: Gpu, spec: KernelSpec, runs: readonly Dispatch[]): void {
-  const { pipeline, layout } = pipelineFor(gpu, spec);
+  const { pipeline, layout, key } = pipelineFor(gpu, spec);
   const device = gpu.device;
   const encoder = device.createCommandEncoder({ label: spec.name });
   const pass = encoder.beginComputePass({ label: spec.name });
@@ -128,7 +182,7 @@ export function dispatch(gpu: Gpu, spec: KernelSpec, runs: readonly Dispatch[]):
       return { binding: i, resource: { buffer: bound.buffer, offset: bound.offset ?? 0, size: bound.size } };
     });
     if (run.params) {
-      const uniform = device.createBuffer({ label: `${spec.name} params`, size: Math.max(16, run.params.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const uniform = takeUniform(device, Math.max(16, run.params.byteLength));
       device.queue.writeBuffer(uniform, 0, run.params);
       uniforms.push(uniform);
       entries.push({ binding: entries.length, resource: { buffer: uniform } });
@@ -136,12 +190,12 @@ export function dispatch(gpu: Gpu, spec: KernelSpec, runs: readonly Dispatch[]):
     const [gx, gy] = run.groups;
     if (gx === 0 || gy === 0) continue;
     assert(gx <= gpu.profile.maxWorkgroupsPerDimension && gy <= gpu.profile.maxWorkgroupsPerDimension, () => `${spec.name}: grid ${gx}x${gy} exceeds the adapter limit`);
-    pass.setBindGroup(0, device.createBindGroup({ label: spec.name, layout, entries }));
+    pass.setBindGroup(0, bindGroupFor(device, key, spec.name, layout, entries));
     pass.dispatchWorkgroups(gx, gy);
   }
   pass.end();
   device.queue.submit([encoder.finish()]);
-  for (const uniform of uniforms) uniform.destroy();
+  giveUniforms(device, uniforms);
 }
 
 /** A scalar field of a kernel's uniform struct, in WGSL declaration order. */
