@@ -6,7 +6,7 @@
  *   some cheese . She did not like the cheese . Then a big storm came . The fox felt scared .
  *   At the end of the day , Lily went home nervously . The end .
  *
- * Shape: intro (species, name) → setting (place) → weather → [counting] → mood → 2–6 episodes
+ * Shape: intro (species, name) → setting (place) → weather → [counting] → mood → 2 or more episodes
  * (mood action, species sound, food with liking or negation, mood change with a cause,
  * counting) → ending whose adverb shows the final mood → <eos>.
  *
@@ -65,9 +65,14 @@ export interface StoryOptions {
 const SUBJECT_P = { name: 0.4, pronoun: 0.35, species: 0.25 } as const;
 /** Weights of the middle episodes before normalisation. */
 const EPISODE_W = { action: 0.3, sound: 0.2, food: 0.3, change: 0.15, count: 0.1 } as const;
+/**
+ * After MIN_EPISODES, the story ends after each episode with probability P_END, independent of how
+ * many came before: a model need not count episodes to know when "At the end" may come. The cap
+ * only bounds length (fits the 256-token context); it is reached in about 0.04% of stories.
+ */
 const MIN_EPISODES = 2;
-const MAX_EPISODES = 6;
-const P_END = 0.3;
+const MAX_EPISODES = 20;
+const P_END = 0.35;
 
 type Episode = 'action' | 'sound' | 'food' | 'change' | 'count' | 'end' | 'so';
 
