@@ -49,9 +49,9 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('capture report in Chro
     expect(page.plots.every((p) => p.points > 0)).toBe(true);
     const pcaPoints = page.plots.find((p) => p.traces === 2); // one trace per label value
     expect(pcaPoints?.points).toBeGreaterThanOrEqual(40 * 9 / 2);
-    const legend = await page.page.evaluate(() => [...document.querySelectorAll('.legendtext')].map((e) => e.textContent ?? ''));
+    const legend = (await page.page.evaluate("[...document.querySelectorAll('.legendtext')].map((e) => e.textContent ?? '')")) as string[];
     expect(legend).toContain(`cat ${XSS}`);
-    expect(await page.page.evaluate(() => document.querySelectorAll('img[src="x"], svg[onload]').length)).toBe(0);
+    expect(await page.page.evaluate(`document.querySelectorAll('img[src="x"], svg[onload]').length`)).toBe(0);
     await page.close();
     const index = await openInChromium(path.join(reports, 'index.html'));
     expect(await index.text('body')).toContain('Capture cap');
