@@ -8,7 +8,7 @@ const { gpu, reason } = await gpuOrSkip();
 
 describe.skipIf(!gpu)(`Adam on WebGPU${reason ? ` (skipped: ${reason})` : ''}`, () => {
   for (const decoupled of [true, false]) {
-    for (const n of [1, 97, 1000]) {
+    for (const n of [1, 97, 1000, 1024]) {
       it(`${decoupled ? 'AdamW' : 'Adam (L2)'}: 3 steps on ${n} parameters match the reference`, async () => {
         const next = rng(n + (decoupled ? 1 : 0));
         const opts = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decoupled };

@@ -41,11 +41,12 @@ export function disposeAdamState(state: AdamState): void {
   state.v.dispose();
 }
 
-function spec(decoupled: boolean): KernelSpec {
+function spec(decoupled: boolean, vec4: boolean): KernelSpec {
+  const entry = vec4 ? 'adam4' : 'adam';
   return {
-    name: 'adam',
+    name: entry,
     wgsl: new URL('./adam.wgsl', import.meta.url),
-    entry: 'adam',
+    entry,
     workgroup: [WG, 1],
     bindings: [
       { name: 'param', access: 'write', shape: '[n] f32 (in place)' },
@@ -75,5 +76,6 @@ export function adamStep(param: Tensor, grad: Tensor, state: AdamState, options:
     ['u32', param.size], ['f32', lr], ['f32', beta1], ['f32', beta2], ['f32', options.eps ?? 1e-8],
     ['f32', options.weightDecay ?? 0], ['f32', 1 - beta1 ** t], ['f32', 1 - beta2 ** t],
   ]);
-  dispatch(param.gpu, spec(options.decoupled ?? true), [{ buffers: [param.buffer, state.m.buffer, state.v.buffer, grad.buffer], params, groups: linearGroups(param.gpu, param.size, WG) }]);
+  const vec4 = param.size % 4 === 0;
+  dispatch(param.gpu, spec(options.decoupled ?? true, vec4), [{ buffers: [param.buffer, state.m.buffer, state.v.buffer, grad.buffer], params, groups: linearGroups(param.gpu, vec4 ? param.size / 4 : param.size, WG) }]);
 }

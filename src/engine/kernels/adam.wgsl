@@ -26,6 +26,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> v: array<f32>;      // [n] second moment
 @group(0) @binding(3) var<storage, read> grad: array<f32>;         // [n]
 @group(0) @binding(4) var<uniform> p: Params;
+// The same buffers as vec4, for adam4 (count % 4 == 0): llvmpipe fetches a vec4 in one per-lane loop.
+@group(0) @binding(0) var<storage, read_write> param4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> m4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> v4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> grad4: array<vec4<f32>>;
 
 @compute @workgroup_size(WG_X, 1)
 fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -39,4 +44,18 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   m[i] = mi;
   v[i] = vi;
   param[i] = w - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);
+}
+
+@compute @workgroup_size(WG_X, 1)
+fn adam4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * WG_X + lid.x;
+  if (i >= p.count / 4u) { return; }
+  var w = param4[i];
+  var g = grad4[i];
+  if (ADAMW) { w = w - p.lr * p.weight_decay * w; } else { g = g + p.weight_decay * w; }
+  let mi = p.beta1 * m4[i] + (1.0 - p.beta1) * g;
+  let vi = p.beta2 * v4[i] + (1.0 - p.beta2) * g * g;
+  m4[i] = mi;
+  v4[i] = vi;
+  param4[i] = w - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);
 }
