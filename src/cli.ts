@@ -3,6 +3,7 @@
  * a new module plus one line here. Nothing below this file knows about the command line.
  */
 import { Command } from 'commander';
+import { probeCommand, trainProbeCommand } from '../probes/command.js';
 import { captureCommand } from './cli/capture.js';
 import type { CommandSpec } from './cli/command.js';
 import { doctorCommand } from './cli/doctor.js';
@@ -19,6 +20,7 @@ const COMMANDS: readonly CommandSpec[] = [
   captureCommand,
   exportCommand,
   doctorCommand,
+  trainProbeCommand, probeCommand,
 ];
 
 export function buildProgram(): Command {
