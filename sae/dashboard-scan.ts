@@ -115,7 +115,7 @@ export function specialTokenIds(capture: Capture): number[] {
   const dir = capture.manifest.model.dir;
   if (!fs.existsSync(dir)) return [];
   try {
-    const gen = readGenerationDefaults(dir, readModelConfig(dir).json);
+    const gen = readGenerationDefaults(dir, readModelConfig(dir).config);
     return [...new Set([gen.bosTokenId, ...gen.eosTokenIds, gen.padTokenId].filter((v): v is number => v !== null))];
   } catch {
     return [];
