@@ -1,0 +1,226 @@
+/**
+ * One training step of an SAE on the engine: forward, loss, and hand-written backward for each
+ * variant (the equations are in reference-train.ts, which tests hold this file to). Call inside
+ * `scope()`: everything returned is a fresh tensor, everything else is freed at the scope's end.
+ *
+ * Vocabulary: B = tokens in the batch, d = d_in, m = d_sae, k = active latents per token.
+ * TopK decodes sparsely: the decoder reads, and its gradient writes, only the k selected rows
+ * of W_dec per token (engine gatherDecode / gatherDecodeBackward); its encoder gradient is the
+ * same scatter on the transposed layout, so no [B, m] gradient is ever formed.
+ */
+import {
+  batchTopk, binary, empty, gatherDecode, gatherDecodeBackward, jumpreluBackward, jumpreluForward, matmul, mse,
+  reduce, reluBackward, reluForward, topk, transpose, unary, upload, zeros, type Tensor,
+} from '../src/engine/index.js';
+import type { TrainConfig } from './config.js';
+import { scaleRowsAdd } from './kernels/decoder.js';
+import { logThresholdBackward } from './kernels/jumprelu_l0.js';
+import { countDense, countSparse, scatterDense } from './kernels/latents.js';
+import type { SaeParams } from './params.js';
+
+/** Dead latents for AuxK this step. */
+export interface DeadLatents {
+  /** [m]: 0 for a dead latent, −1e30 for a live one (added to pre-activations before top-k). */
+  readonly bias: Tensor;
+  /** Number of dead latents (> 0). */
+  readonly count: number;
+}
+
+export interface StepInput {
+  /** [B, d] scaled activations. */
+  readonly x: Tensor;
+  /** λ this step (after warm-up). */
+  readonly lambda: number;
+  /** Dead latents (topk, batchtopk), or null when none are dead. */
+  readonly dead: DeadLatents | null;
+}
+
+export interface Grads {
+  readonly W_enc: Tensor;
+  readonly b_enc: Tensor;
+  readonly W_dec: Tensor;
+  readonly b_dec: Tensor;
+  readonly logThreshold: Tensor | null;
+}
+
+export interface StepOutput {
+  /** [1] (1/B) Σ_b ‖x_b − x̂_b‖². */
+  readonly mse: Tensor;
+  /** [1] relu's λ-weighted L1, or null (jumprelu's L0 is λ/B · Σ counts, computed by the caller). */
+  readonly sparsity: Tensor | null;
+  /** [1] AuxK loss, or null when no latent is dead. */
+  readonly aux: Tensor | null;
+  /** [m] u32: tokens of this batch on which each latent fired. */
+  readonly counts: Tensor;
+  /** [1] (k·B)-th largest activation of the batch (batchtopk), else null. */
+  readonly batchThreshold: Tensor | null;
+  readonly grads: Grads;
+}
+
+/** A copy of `t` with another shape of the same size (the engine has no views). */
+export function reshaped(t: Tensor, shape: readonly number[]): Tensor {
+  const out = empty(t.gpu, shape, t.dtype);
+  if (out.size !== t.size) throw new Error(`reshaped: ${t.describe()} to [${shape.join(', ')}]`);
+  const encoder = t.gpu.device.createCommandEncoder({ label: 'sae reshape' });
+  if (t.size > 0) encoder.copyBufferToBuffer(t.buffer, 0, out.buffer, 0, t.size * 4);
+  t.gpu.device.queue.submit([encoder.finish()]);
+  return out;
+}
+
+/** Reconstruction loss and its gradient dx̂ = 2(x̂ − x)/B (mse averages over B·d; scale by d). */
+function reconstruction(xhat: Tensor, x: Tensor, d: number): { loss: Tensor; dy: Tensor } {
+  const r = mse(xhat, x, { grad: true, gradScale: d });
+  return { loss: unary('affine', r.loss, { alpha: d }), dy: r.grad! };
+}
+
+/** db_dec's encoder part: −W_enc · Σ_b dpre_b, given Σ_b dpre_b as [m, 1]; added to `dbDec` [d]. */
+function encoderBiasGrad(p: SaeParams, dbEncCol: Tensor, dbDec: Tensor): Tensor {
+  const d = p.W_enc.shape[0];
+  return binary('sub', dbDec, reshaped(matmul(p.W_enc, dbEncCol), [d]));
+}
+
+interface AuxOutput {
+  readonly loss: Tensor;
+  /** [B, kAux'] values and indices of the chosen dead latents, and their gradients. */
+  readonly values: Tensor;
+  readonly indices: Tensor;
+  readonly dValues: Tensor;
+}
+
+/**
+ * AuxK (Gao et al. 2024, appendix A.2): the top-k' dead latents' raw pre-activations decode the
+ * residual x − x̂ (held constant); adds their decoder-row gradient into dW_dec.
+ */
+function auxK(cfg: TrainConfig, p: SaeParams, pre: Tensor, x: Tensor, xhat: Tensor, dead: DeadLatents, dWdec: Tensor): AuxOutput {
+  const kk = Math.min(cfg.kAux, dead.count);
+  const coef = cfg.auxkCoefficient * Math.min(dead.count / cfg.kAux, 1);
+  const chosen = topk(binary('add', pre, dead.bias), kk);
+  const ehat = gatherDecode(chosen.values, chosen.indices, p.W_dec);
+  const r = mse(ehat, binary('sub', x, xhat), { grad: true, gradScale: cfg.dIn * coef });
+  const g = gatherDecodeBackward(r.grad!, chosen.values, chosen.indices, p.W_dec, dWdec);
+  return { loss: unary('affine', r.loss, { alpha: cfg.dIn * coef }), values: chosen.values, indices: chosen.indices, dValues: g.dVals };
+}
+
+/** TopK step: sparse decode, sparse decoder and encoder gradients. */
+function topkStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
+  const { x } = input;
+  const [B, d, m] = [x.shape[0], cfg.dIn, cfg.dSae];
+  // forward
+  const xc = binary('sub', x, p.b_dec); // [B, d]
+  const pre = matmul(xc, p.W_enc, { bias: p.b_enc }); // [B, m]
+  const top = topk(pre, cfg.k!); // [B, k]
+  const vals = reluForward(top.values);
+  const xhat = binary('add', gatherDecode(vals, top.indices, p.W_dec), p.b_dec); // [B, d]
+  // loss
+  const rec = reconstruction(xhat, x, d);
+  // backward: decoder rows (only the selected ones change), then the encoder through the same scatter
+  const g = gatherDecodeBackward(rec.dy, vals, top.indices, p.W_dec); // dVals [B, k], dW [m, d]
+  const aux = input.dead ? auxK(cfg, p, pre, x, xhat, input.dead, g.dW) : null;
+  const dTop = reluBackward(g.dVals, top.values);
+  const ones = upload(x.gpu, new Float32Array(B).fill(1), [B, 1]);
+  const dWencT = gatherDecodeBackward(xc, dTop, top.indices, p.W_dec).dW; // [m, d] = (Σ dpre ⊗ xc)ᵀ
+  const column = zeros(x.gpu, [m, 1]); // stands for W in the column-sum scatter (its dVals are unused)
+  const dbEncCol = gatherDecodeBackward(ones, dTop, top.indices, column).dW; // [m, 1] = Σ_b dpre
+  if (aux) {
+    gatherDecodeBackward(xc, aux.dValues, aux.indices, p.W_dec, dWencT);
+    gatherDecodeBackward(ones, aux.dValues, aux.indices, column, dbEncCol);
+  }
+  const counts = zeros(x.gpu, [m], 'u32');
+  countSparse(counts, vals, top.indices);
+  const dbDec = encoderBiasGrad(p, dbEncCol, reduce(rec.dy, 'sum', 'cols'));
+  const grads: Grads = { W_enc: transpose(dWencT), b_enc: reshaped(dbEncCol, [m]), W_dec: g.dW, b_dec: dbDec, logThreshold: null };
+  return { mse: rec.loss, sparsity: null, aux: aux?.loss ?? null, counts, batchThreshold: null, grads };
+}
+
+/** Activations of the dense variants, and what their backward needs. */
+interface DenseActivation {
+  /** [B, m] */
+  readonly f: Tensor;
+  readonly theta: Tensor | null;
+  readonly batchThreshold: Tensor | null;
+}
+
+function denseActivate(cfg: TrainConfig, p: SaeParams, pre: Tensor): DenseActivation {
+  switch (cfg.variant) {
+    case 'relu':
+      return { f: reluForward(pre), theta: null, batchThreshold: null };
+    case 'jumprelu': {
+      const theta = unary('exp', p.logThreshold!);
+      return { f: jumpreluForward(pre, theta), theta, batchThreshold: null };
+    }
+    case 'batchtopk': {
+      const kept = batchTopk(reluForward(pre), cfg.k!);
+      return { f: kept.values, theta: null, batchThreshold: kept.threshold };
+    }
+    case 'topk':
+      throw new Error('topk uses topkStep');
+  }
+}
+
+/** ReLU, JumpReLU and BatchTopK: dense activations [B, m], dense decode. */
+function denseStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
+  const { x, lambda } = input;
+  const [B, d, m] = [x.shape[0], cfg.dIn, cfg.dSae];
+  // forward
+  const xc = binary('sub', x, p.b_dec);
+  const pre = matmul(xc, p.W_enc, { bias: p.b_enc }); // [B, m]
+  const act = denseActivate(cfg, p, pre);
+  const xhat = matmul(act.f, p.W_dec, { bias: p.b_dec }); // [B, d]
+  // loss and backward through the decoder
+  const rec = reconstruction(xhat, x, d);
+  const dWdec = matmul(act.f, rec.dy, { transA: true }); // [m, d]
+  let df = matmul(rec.dy, p.W_dec, { transB: true }); // [B, m]
+  let sparsity: Tensor | null = null;
+  let dpre: Tensor;
+  let dLogThreshold: Tensor | null = null;
+  switch (cfg.variant) {
+    case 'relu': {
+      // λ/B Σ f_bi ‖W_dec,i‖: df += λ/B ‖W_i‖; dW_dec,i += λ/B (Σ_b f_bi) W_i/‖W_i‖.
+      const norms = reduce(p.W_dec, 'norm', 'rows'); // [m]
+      const fsum = reduce(act.f, 'sum', 'cols'); // [m]
+      df = binary('add', df, unary('affine', norms, { alpha: lambda / B }));
+      scaleRowsAdd(dWdec, p.W_dec, binary('div', fsum, norms), lambda / B);
+      sparsity = unary('affine', matmul(reshaped(fsum, [1, m]), reshaped(norms, [m, 1])), { alpha: lambda / B });
+      sparsity = reshaped(sparsity, [1]);
+      dpre = reluBackward(df, pre);
+      break;
+    }
+    case 'jumprelu': {
+      const jb = jumpreluBackward(df, pre, act.theta!, cfg.bandwidth);
+      dpre = jb.dx;
+      dLogThreshold = logThresholdBackward(pre, act.theta!, jb.dTheta, cfg.bandwidth, lambda / B);
+      break;
+    }
+    case 'batchtopk':
+      dpre = reluBackward(df, act.f);
+      break;
+    case 'topk':
+      throw new Error('topk uses topkStep');
+  }
+  const aux = cfg.variant === 'batchtopk' && input.dead ? auxK(cfg, p, pre, x, xhat, input.dead, dWdec) : null;
+  if (aux) scatterDense(dpre, aux.dValues, aux.indices);
+  // encoder
+  const dbEnc = reduce(dpre, 'sum', 'cols'); // [m]
+  const counts = zeros(x.gpu, [m], 'u32');
+  countDense(counts, act.f);
+  const grads: Grads = {
+    W_enc: matmul(xc, dpre, { transA: true }), // [d, m]
+    b_enc: dbEnc,
+    W_dec: dWdec,
+    b_dec: encoderBiasGrad(p, reshaped(dbEnc, [m, 1]), reduce(rec.dy, 'sum', 'cols')),
+    logThreshold: dLogThreshold,
+  };
+  return { mse: rec.loss, sparsity, aux: aux?.loss ?? null, counts, batchThreshold: act.batchThreshold, grads };
+}
+
+/** Forward, loss and backward of one step (call inside `scope()`). */
+export function trainStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
+  switch (cfg.variant) {
+    case 'topk':
+      return topkStep(cfg, p, input);
+    case 'relu':
+    case 'jumprelu':
+    case 'batchtopk':
+      return denseStep(cfg, p, input);
+  }
+}
