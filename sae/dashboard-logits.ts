@@ -1,0 +1,93 @@
+/**
+ * Direct logit effects of SAE latents: which tokens a latent's decoder direction promotes or
+ * suppresses when written into the residual stream and read straight out through the unembedding,
+ *
+ *   effect_l = W_U (g ⊙ W_dec[l])      [V]
+ *
+ * where g is the final norm's weight (gpt2 `ln_f.weight`, llama `model.norm.weight`) and W_U the
+ * unembedding (`lm_head.weight`, or the tied input embedding). The norm's scale (1/‖x‖) and any
+ * bias are left out, as in SAE dashboards (sae_vis, Neuronpedia): they shift or scale every
+ * token alike and do not change the ranking. Meaningful only for hooks in the residual basis
+ * (d_in = d_model); other SAEs get no logit table.
+ *
+ * Shapes: V = vocabulary, d = d_model = d_in, m = d_sae.
+ */
+import * as path from 'node:path';
+import { openModel, type ModelSource } from '../src/model/index.js';
+import type { FamilyName } from '../src/runtime/hooks.js';
+import { openFamily, type BoundFamily } from '../src/runtime/families/index.js';
+import type { Sae } from './sae.js';
+
+/** The model parts logit effects read: its checkpoint and its family (a HookedTransformer has both). */
+export interface UnembeddingSource {
+  readonly source: ModelSource;
+  readonly family: BoundFamily;
+}
+
+/** Per family: the final norm's weight and the unembedding, by interp weight name (see families/*.ts). */
+const UNEMBEDDING: Readonly<Record<FamilyName, { readonly norm: string; readonly head: string; readonly tied: string }>> = {
+  gpt2: { norm: 'ln_f.weight', head: 'lm_head.weight', tied: 'wte.weight' },
+  llama: { norm: 'model.norm.weight', head: 'lm_head.weight', tied: 'model.embed_tokens.weight' },
+};
+
+export interface TokenEffect {
+  readonly tokenId: number;
+  readonly token: string;
+  readonly value: number;
+}
+
+export interface LogitEffect {
+  readonly latent: number;
+  /** Most promoted tokens, largest first. */
+  readonly positive: readonly TokenEffect[];
+  /** Most suppressed tokens, most negative first. */
+  readonly negative: readonly TokenEffect[];
+}
+
+/** Opens a model directory or hub id for its weights only (no runtime graph). */
+export async function openUnembedding(spec: string): Promise<UnembeddingSource> {
+  const source = await openModel(spec);
+  return { source, family: openFamily(source.config, path.join(source.dir, 'config.json')) };
+}
+
+/** Reads one of the family's weights by interp name through its checkpoint keys. */
+function readWeight(model: UnembeddingSource, name: string): Float32Array | null {
+  const available = new Set(model.source.weights.tensors.keys());
+  const spec = model.family.weightSpecs(available).find((s) => s.name === name);
+  const key = spec?.keys.find((k) => available.has(k));
+  return key === undefined ? null : model.source.weights.readF32(key);
+}
+
+/**
+ * Top ±`count` logit effects of each latent in `latents`, or null when the SAE's width is not
+ * d_model (not a residual-stream SAE) or the checkpoint lacks the weights.
+ */
+export function logitEffects(model: UnembeddingSource, sae: Sae, latents: readonly number[], count = 10): Map<number, LogitEffect> | null {
+  const d = model.family.config.dModel;
+  const V = model.family.config.vocabSize;
+  if (sae.cfg.d_in !== d) return null;
+  const names = UNEMBEDDING[model.family.name];
+  const g = readWeight(model, names.norm);
+  const W_U = readWeight(model, names.head) ?? readWeight(model, names.tied);
+  if (!g || !W_U || W_U.length !== V * d) return null;
+  const tokenizer = model.source.tokenizer;
+  const out = new Map<number, LogitEffect>();
+  const direction = new Float64Array(d);
+  const effect = new Float64Array(V);
+  for (const l of latents) {
+    for (let j = 0; j < d; j++) direction[j] = g[j] * sae.weights.W_dec[l * d + j];
+    for (let v = 0; v < V; v++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += W_U[v * d + j] * direction[j];
+      effect[v] = s;
+    }
+    const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => effect[b] - effect[a] || a - b);
+    const entry = (v: number): TokenEffect => ({ tokenId: v, token: tokenizer?.idToToken(v) ?? `#${v}`, value: effect[v] });
+    out.set(l, {
+      latent: l,
+      positive: order.slice(0, count).map(entry),
+      negative: order.slice(-count).reverse().map(entry),
+    });
+  }
+  return out;
+}
