@@ -89,13 +89,20 @@ export function uploadParams(gpu: Gpu, h: HostParams, d: number, m: number): Sae
   };
 }
 
+/** Downloads an f32 tensor. */
+export async function downloadF32(t: Tensor): Promise<Float32Array> {
+  const data = await t.download();
+  if (!(data instanceof Float32Array)) throw new Error(`expected an f32 tensor, got ${t.describe()}`);
+  return data;
+}
+
 export async function downloadParams(p: SaeParams): Promise<HostParams> {
   return {
-    W_enc: await p.W_enc.download(),
-    b_enc: await p.b_enc.download(),
-    W_dec: await p.W_dec.download(),
-    b_dec: await p.b_dec.download(),
-    logThreshold: p.logThreshold ? await p.logThreshold.download() : null,
+    W_enc: await downloadF32(p.W_enc),
+    b_enc: await downloadF32(p.b_enc),
+    W_dec: await downloadF32(p.W_dec),
+    b_dec: await downloadF32(p.b_dec),
+    logThreshold: p.logThreshold ? await downloadF32(p.logThreshold) : null,
   };
 }
 

@@ -3,7 +3,7 @@
  * for every variant, and the reference against finite differences.
  */
 import { describe, expect, it } from 'vitest';
-import { scope, upload, type Gpu } from '../../src/engine/index.js';
+import { scope, upload, type Gpu, type Tensor } from '../../src/engine/index.js';
 import { trainConfig, type SaeVariant } from '../../sae/config.js';
 import { uploadParams, type HostParams } from '../../sae/params.js';
 import { referenceStep, type Params64, type RefStepOptions } from '../../sae/reference-train.js';
@@ -63,11 +63,11 @@ async function engineStep(g: Gpu, p: Params64, x: Float64Array, o: RefStepOption
     const dead = numDead > 0 ? { bias: upload(g, Float32Array.from(o.dead!, (v) => (v ? 0 : -1e30)), [m]), count: numDead } : null;
     return trainStep(cfg, gp, { x: upload(g, x, [B, d]), lambda: o.lambda, dead });
   });
-  const read = async (t: { download(): Promise<Float32Array | Uint32Array>; dispose(): void } | null) => {
+  const read = async (t: Tensor | null): Promise<Float32Array | Uint32Array | null> => {
     if (!t) return null;
     const v = await t.download();
     t.dispose();
-    return v;
+    return v as Float32Array | Uint32Array;
   };
   const result = {
     mse: (await read(out.mse))![0],
