@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { assert } from '../errors.js';
+import { UsageError, assert } from '../errors.js';
 import type { Gpu } from './device.js';
 
 /** How a kernel uses one binding. */
@@ -228,4 +228,33 @@ export function linearGroups(gpu: Gpu, count: number, perGroup: number): [number
   if (groups <= max) return [groups, 1];
   const y = Math.ceil(groups / max);
   return [Math.ceil(groups / y), y];
+}
+
+/**
+ * Splits `rows` rows into ranges [r0, r1) such that every chunked binding fits the adapter's
+ * storage binding limit and starts at an aligned offset. `rowBytes` lists the bytes per row of
+ * each chunked binding (bindings bound whole are not listed). Most tensors give one range.
+ */
+export function rowChunks(gpu: Gpu, rows: number, rowBytes: readonly number[]): Array<[number, number]> {
+  const limit = gpu.profile.maxStorageBindingBytes;
+  const align = gpu.profile.storageOffsetAlignment;
+  const widest = Math.max(4, ...rowBytes);
+  if (rows * widest <= limit) return [[0, rows]];
+  // Rows per chunk: a multiple of what keeps every binding's offset aligned.
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  let step = 1;
+  for (const bytes of rowBytes) {
+    const need = align / gcd(align, bytes);
+    step = (step * need) / gcd(step, need);
+  }
+  const per = Math.floor(limit / widest / step) * step;
+  if (per < 1) throw new UsageError(`a row of ${widest} bytes cannot be split to fit the adapter's ${limit} byte storage binding limit`, 'use smaller rows (fewer columns)');
+  const out: Array<[number, number]> = [];
+  for (let r0 = 0; r0 < rows; r0 += per) out.push([r0, Math.min(rows, r0 + per)]);
+  return out;
+}
+
+/** Binds rows [r0, r1) of a buffer with `rowBytes` bytes per row (offset aligned by rowChunks). */
+export function bindRowRange(buffer: GPUBuffer, rowBytes: number, r0: number, r1: number): BoundBuffer {
+  return { buffer, offset: r0 * rowBytes, size: Math.max(4, (r1 - r0) * rowBytes) };
 }

@@ -242,3 +242,16 @@ export function expectMatrix(op: string, arg: string, t: Tensor, dtype: DType = 
   expectShape(op, arg, t, [-1, -1], dtype);
   return [t.shape[0], t.shape[1]];
 }
+
+/** Checks that `bytes` (of `what`, e.g. "W [24576, 768] f32") fit one storage binding of the adapter. */
+export function expectBindableBytes(gpu: Gpu, op: string, what: string, bytes: number): void {
+  const limit = gpu.profile.maxStorageBindingBytes;
+  if (bytes > limit) {
+    throw new UsageError(`${op}: ${what} is ${bytes} bytes, more than this adapter's ${limit} byte storage binding limit`, `split it into parts under ${Math.floor(limit / 2 ** 20)} MiB`);
+  }
+}
+
+/** Checks that `t` fits one storage binding (for kernels that cannot split it). */
+export function expectBindable(op: string, arg: string, t: Tensor): void {
+  expectBindableBytes(t.gpu, op, `${arg} ${t.describe()}`, t.size * 4);
+}

@@ -2,15 +2,16 @@
  * ReLU and JumpReLU forward and backward on [rows, cols] (rows: batch, cols: latents).
  * Backward passes take (dy, x): x, the forward input, is what they save.
  */
-import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
+import { bindRowRange, dispatch, linearGroups, packParams, rowChunks, type KernelSpec } from '../kernel.js';
 import { empty, expectMatrix, expectShape, type Tensor } from '../tensor.js';
 
 const WG = 64;
 type Entry = 'relu_forward' | 'relu_backward' | 'jumprelu_forward' | 'jumprelu_backward_input' | 'jumprelu_backward_threshold';
 
-function spec(entry: Entry): KernelSpec {
+function spec(entry: Entry, accumulate = false): KernelSpec {
   return {
     name: entry,
+    constants: { ACCUMULATE: +accumulate },
     wgsl: new URL('./activations.wgsl', import.meta.url),
     entry,
     workgroup: [WG, 1],
@@ -26,9 +27,17 @@ function spec(entry: Entry): KernelSpec {
 
 function run(entry: Entry, out: Tensor, x: Tensor, dy: Tensor | undefined, theta: Tensor | undefined, eps = 0): Tensor {
   const [rows, cols] = [x.shape[0], x.shape[1]];
-  const count = entry === 'jumprelu_backward_threshold' ? cols : rows * cols;
-  const params = packParams([['u32', rows], ['u32', cols], ['f32', eps]]);
-  dispatch(x.gpu, spec(entry), [{ buffers: [out.buffer, x.buffer, (dy ?? x).buffer, (theta ?? x).buffer], params, groups: linearGroups(x.gpu, count, WG) }]);
+  const threshold = entry === 'jumprelu_backward_threshold';
+  const rowBytes = cols * 4;
+  // Blocks of rows that fit the storage binding limit; dθ sums over the blocks.
+  const chunks = rowChunks(x.gpu, rows, [rowBytes]);
+  chunks.forEach(([r0, r1], i) => {
+    const params = packParams([['u32', r1 - r0], ['u32', cols], ['f32', eps]]);
+    const bind = (t: Tensor) => bindRowRange(t.buffer, rowBytes, r0, r1);
+    const buffers = [threshold ? out.buffer : bind(out), bind(x), bind(dy ?? x), (theta ?? x).buffer];
+    if (!theta) buffers[3] = bind(x);
+    dispatch(x.gpu, spec(entry, threshold && i > 0), [{ buffers, params, groups: linearGroups(x.gpu, threshold ? cols : (r1 - r0) * cols, WG) }]);
+  });
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 override WG_X: u32 = 64;
 override WG_Y: u32 = 1;
+override ACCUMULATE: bool = false;  // dθ: add into out (the second and later blocks of rows)
 
 struct Params {
   rows: u32,
@@ -65,5 +66,7 @@ fn jumprelu_backward_threshold(@builtin(workgroup_id) wid: vec3<u32>, @builtin(n
     let i = r * p.cols + c;
     if (abs(x[i] - t) < 0.5 * p.eps) { s += dy[i]; }
   }
-  out[c] = -(t / p.eps) * s;
+  var prev = 0.0;
+  if (ACCUMULATE) { prev = out[c]; }
+  out[c] = prev - (t / p.eps) * s;
 }

@@ -3,7 +3,7 @@
  * defaults follow torch.optim (β1 0.9, β2 0.999, ε 1e-8) with SAELens' lr 3e-4.
  */
 import { UsageError } from '../../errors.js';
-import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
+import { bindRowRange, dispatch, linearGroups, packParams, rowChunks, type KernelSpec } from '../kernel.js';
 import { expectShape, keep, zeros, type Tensor } from '../tensor.js';
 
 const WG = 64;
@@ -72,10 +72,17 @@ export function adamStep(param: Tensor, grad: Tensor, state: AdamState, options:
   }
   state.step += 1;
   const t = state.step;
-  const params = packParams([
-    ['u32', param.size], ['f32', lr], ['f32', beta1], ['f32', beta2], ['f32', options.eps ?? 1e-8],
-    ['f32', options.weightDecay ?? 0], ['f32', 1 - beta1 ** t], ['f32', 1 - beta2 ** t],
-  ]);
   const vec4 = param.size % 4 === 0;
-  dispatch(param.gpu, spec(options.decoupled ?? true, vec4), [{ buffers: [param.buffer, state.m.buffer, state.v.buffer, grad.buffer], params, groups: linearGroups(param.gpu, vec4 ? param.size / 4 : param.size, WG) }]);
+  // Element ranges that fit the storage binding limit (a whole multiple of 4 when vectorised).
+  const runs = rowChunks(param.gpu, vec4 ? param.size / 4 : param.size, [vec4 ? 16 : 4]).map(([r0, r1]) => {
+    const unit = vec4 ? 16 : 4;
+    const count = (r1 - r0) * (vec4 ? 4 : 1);
+    const params = packParams([
+      ['u32', count], ['f32', lr], ['f32', beta1], ['f32', beta2], ['f32', options.eps ?? 1e-8],
+      ['f32', options.weightDecay ?? 0], ['f32', 1 - beta1 ** t], ['f32', 1 - beta2 ** t],
+    ]);
+    const bind = (x: Tensor) => bindRowRange(x.buffer, unit, r0, r1);
+    return { buffers: [bind(param), bind(state.m), bind(state.v), bind(grad)], params, groups: linearGroups(param.gpu, r1 - r0, WG) };
+  });
+  dispatch(param.gpu, spec(options.decoupled ?? true, vec4), runs);
 }

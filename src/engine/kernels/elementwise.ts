@@ -3,7 +3,7 @@
  * broadcast over the rows of a, or a scalar [1]. Outputs have a's shape.
  */
 import { ShapeMismatchError } from '../../errors.js';
-import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
+import { bindRowRange, dispatch, linearGroups, packParams, rowChunks, type KernelSpec } from '../kernel.js';
 import { empty, expectShape, type Tensor } from '../tensor.js';
 
 /** Unary ops, in the order of OP in elementwise.wgsl. */
@@ -37,8 +37,13 @@ export function unary(op: UnaryOp, x: Tensor, options: { alpha?: number; beta?: 
   expectShape(`unary ${op}`, 'x', x, x.shape.map(() => -1));
   const out = options.out ?? empty(x.gpu, x.shape);
   if (options.out) expectShape(`unary ${op}`, 'out', out, x.shape);
-  const params = packParams([['u32', x.size], ['u32', 1], ['f32', options.alpha ?? 1], ['f32', options.beta ?? 0]]);
-  dispatch(x.gpu, spec('unary', UNARY_OPS.indexOf(op), 0), [{ buffers: [out.buffer, x.buffer, x.buffer], params, groups: linearGroups(x.gpu, x.size, WG) }]);
+  // Split into element ranges that fit the storage binding limit (one range below 128 MiB).
+  const runs = rowChunks(x.gpu, x.size, [4, 4]).map(([e0, e1]) => {
+    const xs = bindRowRange(x.buffer, 4, e0, e1);
+    const params = packParams([['u32', e1 - e0], ['u32', 1], ['f32', options.alpha ?? 1], ['f32', options.beta ?? 0]]);
+    return { buffers: [bindRowRange(out.buffer, 4, e0, e1), xs, xs], params, groups: linearGroups(x.gpu, e1 - e0, WG) };
+  });
+  dispatch(x.gpu, spec('unary', UNARY_OPS.indexOf(op), 0), runs);
   return out;
 }
 
@@ -56,7 +61,14 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor, options: { out?: Tens
   }
   const out = options.out ?? empty(a.gpu, a.shape);
   if (options.out) expectShape(`binary ${op}`, 'out', out, a.shape);
-  const params = packParams([['u32', a.size], ['u32', Math.max(cols, 1)], ['f32', 0], ['f32', 0]]);
-  dispatch(a.gpu, spec('binary', BINARY_OPS.indexOf(op), broadcast), [{ buffers: [out.buffer, a.buffer, b.buffer], params, groups: linearGroups(a.gpu, a.size, WG) }]);
+  // Split into ranges that fit the storage binding limit: whole rows when b is a row vector.
+  const unit = broadcast === 1 ? Math.max(cols, 1) : 1;
+  const runs = rowChunks(a.gpu, a.size / unit, [unit * 4, unit * 4]).map(([r0, r1]) => {
+    const count = (r1 - r0) * unit;
+    const params = packParams([['u32', count], ['u32', Math.max(cols, 1)], ['f32', 0], ['f32', 0]]);
+    const bBound = broadcast === 0 ? bindRowRange(b.buffer, unit * 4, r0, r1) : b.buffer;
+    return { buffers: [bindRowRange(out.buffer, unit * 4, r0, r1), bindRowRange(a.buffer, unit * 4, r0, r1), bBound], params, groups: linearGroups(a.gpu, count, WG) };
+  });
+  dispatch(a.gpu, spec('binary', BINARY_OPS.indexOf(op), broadcast), runs);
   return out;
 }

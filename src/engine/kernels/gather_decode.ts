@@ -4,7 +4,7 @@
  * y and dy [batch, d_in]. The backward touches only the rows of dW that idx selects.
  */
 import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
-import { empty, expectMatrix, expectShape, zeros, type Tensor } from '../tensor.js';
+import { empty, expectBindable, expectBindableBytes, expectMatrix, expectShape, zeros, type Tensor } from '../tensor.js';
 
 const WG = 64;
 
@@ -30,6 +30,8 @@ function sizes(op: string, vals: Tensor, idx: Tensor, w: Tensor): { batch: numbe
   const [batch, k] = expectMatrix(op, 'vals', vals);
   expectShape(op, 'idx', idx, [batch, k], 'u32');
   const [dSae, dIn] = expectMatrix(op, 'W', w);
+  expectBindable(op, 'W', w);
+  expectBindableBytes(w.gpu, op, `y / dy [${batch}, ${dIn}] f32`, batch * dIn * 4);
   return { batch, k, dSae, dIn };
 }
 

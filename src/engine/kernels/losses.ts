@@ -2,7 +2,7 @@
  * Mean squared error and binary cross-entropy with logits, averaged over all elements, with
  * their gradients with respect to the prediction. Argument order: pred, target.
  */
-import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
+import { bindRowRange, dispatch, linearGroups, packParams, rowChunks, type KernelSpec } from '../kernel.js';
 import { empty, expectShape, type Tensor } from '../tensor.js';
 import { unary } from './elementwise.js';
 import { reduceInto } from './reduce.js';
@@ -40,13 +40,24 @@ function lossWithGrad(kind: Loss, pred: Tensor, target: Tensor, options: { grad?
   const gpu = pred.gpu;
   const n = pred.size;
   const chunks = Math.max(1, Math.ceil(n / CHUNK));
-  const params = packParams([['u32', n], ['f32', options.gradScale ?? 1]]);
   const partial = empty(gpu, [chunks]);
   const total = empty(gpu, [1]);
   let loss: Tensor;
   try {
     if (n === 0) partial.write([0]);
-    else dispatch(gpu, spec(`${kind}_partial`), [{ buffers: [partial.buffer, pred.buffer, target.buffer], params, groups: linearGroups(gpu, chunks, WG) }]);
+    else {
+      // Blocks of CHUNK-element groups that fit the storage binding limit (a block's partials
+      // land at its group offset).
+      const runs = rowChunks(gpu, chunks, [CHUNK * 4]).map(([q0, q1]) => {
+        const e1 = Math.min(n, q1 * CHUNK);
+        return {
+          buffers: [partial.buffer, bindRowRange(pred.buffer, 4, q0 * CHUNK, e1), bindRowRange(target.buffer, 4, q0 * CHUNK, e1)],
+          params: packParams([['u32', e1 - q0 * CHUNK], ['u32', n], ['f32', options.gradScale ?? 1], ['u32', q0]]),
+          groups: linearGroups(gpu, q1 - q0, WG),
+        };
+      });
+      dispatch(gpu, spec(`${kind}_partial`), runs);
+    }
     reduceInto(gpu, total.buffer, partial.buffer, 1, chunks, 'sum', 'rows');
     loss = unary('affine', total, { alpha: n === 0 ? 0 : 1 / n });
   } finally {
@@ -55,7 +66,13 @@ function lossWithGrad(kind: Loss, pred: Tensor, target: Tensor, options: { grad?
   }
   if (!options.grad) return { loss };
   const grad = empty(gpu, pred.shape);
-  dispatch(gpu, spec(`${kind}_backward`), [{ buffers: [grad.buffer, pred.buffer, target.buffer], params, groups: linearGroups(gpu, n, WG) }]);
+  // The gradient divides by the full n (in params), block by block.
+  const runs = rowChunks(gpu, n, [4]).map(([e0, e1]) => ({
+    buffers: [bindRowRange(grad.buffer, 4, e0, e1), bindRowRange(pred.buffer, 4, e0, e1), bindRowRange(target.buffer, 4, e0, e1)],
+    params: packParams([['u32', e1 - e0], ['u32', n], ['f32', options.gradScale ?? 1], ['u32', 0]]),
+    groups: linearGroups(gpu, e1 - e0, WG),
+  }));
+  dispatch(gpu, spec(`${kind}_backward`), runs);
   return { loss, grad };
 }
 

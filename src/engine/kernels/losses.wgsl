@@ -9,8 +9,10 @@ override WG_Y: u32 = 1;
 const CHUNK: u32 = 256u;
 
 struct Params {
-  count: u32,  // n
+  count: u32,  // elements in this block
+  total: u32,  // n, the divisor of the mean (backward entries only)
   scale: f32,  // multiplies the gradient (1 for the plain mean loss)
+  out_base: u32,  // partials: index of this block's first partial in out
 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;  // partials [ceil(n/CHUNK)] or grad [n]
@@ -33,14 +35,14 @@ fn mse_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (start >= p.count) { return; }
   var s = 0.0;
   for (var i = start; i < min(start + CHUNK, p.count); i++) { let d = pred[i] - truth[i]; s += d * d; }
-  out[q] = s;
+  out[p.out_base + q] = s;
 }
 
 @compute @workgroup_size(WG_X, 1)
 fn mse_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = index(wid, nwg, lid);
   if (i >= p.count) { return; }
-  out[i] = p.scale * 2.0 * (pred[i] - truth[i]) / f32(p.count);
+  out[i] = p.scale * 2.0 * (pred[i] - truth[i]) / f32(p.total);
 }
 
 @compute @workgroup_size(WG_X, 1)
@@ -50,7 +52,7 @@ fn bce_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (start >= p.count) { return; }
   var s = 0.0;
   for (var i = start; i < min(start + CHUNK, p.count); i++) { s += bce_term(pred[i], truth[i]); }
-  out[q] = s;
+  out[p.out_base + q] = s;
 }
 
 @compute @workgroup_size(WG_X, 1)
@@ -59,5 +61,5 @@ fn bce_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.count) { return; }
   let z = pred[i];
   let s = select(exp(z) / (1.0 + exp(z)), 1.0 / (1.0 + exp(-z)), z >= 0.0);
-  out[i] = p.scale * (s - truth[i]) / f32(p.count);
+  out[i] = p.scale * (s - truth[i]) / f32(p.total);
 }

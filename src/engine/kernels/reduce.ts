@@ -2,7 +2,7 @@
  * Row and column reductions of a [rows, cols] matrix: sum, mean, max and L2 norm.
  * `reduce(x, op, 'rows')` reduces along each row (out [rows]); 'cols' down each column (out [cols]).
  */
-import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
+import { bindRowRange, dispatch, linearGroups, packParams, rowChunks, type KernelSpec } from '../kernel.js';
 import { empty, expectMatrix, type Tensor } from '../tensor.js';
 import type { Gpu } from '../device.js';
 
@@ -13,7 +13,7 @@ export type ReduceAxis = 'rows' | 'cols';
 
 const WG = 64;
 
-function spec(axis: ReduceAxis, op: ReduceOp): KernelSpec {
+function spec(axis: ReduceAxis, op: ReduceOp, accumulate = false, finish = true): KernelSpec {
   return {
     name: `reduce_${axis}`,
     wgsl: new URL('./reduce.wgsl', import.meta.url),
@@ -24,14 +24,22 @@ function spec(axis: ReduceAxis, op: ReduceOp): KernelSpec {
       { name: 'x', access: 'read', shape: '[rows, cols] f32' },
       { name: 'p', access: 'uniform', shape: 'Params' },
     ],
-    constants: { OP: REDUCE_OPS.indexOf(op) },
+    constants: { OP: REDUCE_OPS.indexOf(op), ACCUMULATE: +accumulate, FINISH: +finish },
   };
 }
 
 /** Reduces the buffer of a [rows, cols] matrix into `out` (used by losses on flat tensors too). */
 export function reduceInto(gpu: Gpu, out: GPUBuffer, x: GPUBuffer, rows: number, cols: number, op: ReduceOp, axis: ReduceAxis): void {
-  const outputs = axis === 'rows' ? rows : cols;
-  dispatch(gpu, spec(axis, op), [{ buffers: [out, x], params: packParams([['u32', rows], ['u32', cols]]), groups: linearGroups(gpu, outputs, WG) }]);
+  // Blocks of rows that fit the storage binding limit; a column reduction carries its raw value
+  // from block to block and finishes (mean, norm) in the last.
+  const chunks = rowChunks(gpu, rows, [cols * 4, 4]);
+  chunks.forEach(([r0, r1], i) => {
+    const last = i === chunks.length - 1;
+    const params = packParams([['u32', r1 - r0], ['u32', cols], ['u32', axis === 'rows' ? cols : rows]]);
+    const x1 = bindRowRange(x, cols * 4, r0, r1);
+    if (axis === 'rows') dispatch(gpu, spec(axis, op), [{ buffers: [bindRowRange(out, 4, r0, r1), x1], params, groups: linearGroups(gpu, r1 - r0, WG) }]);
+    else dispatch(gpu, spec(axis, op, i > 0, last), [{ buffers: [out, x1], params, groups: linearGroups(gpu, cols, WG) }]);
+  });
 }
 
 /** Reduces a [rows, cols] matrix along `axis`; returns [rows] for 'rows', [cols] for 'cols'. */

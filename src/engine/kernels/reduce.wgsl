@@ -5,10 +5,14 @@
 override WG_X: u32 = 64;
 override WG_Y: u32 = 1;
 override OP: u32 = 0;  // 0 sum, 1 mean, 2 max, 3 L2 norm
+// Column reductions of matrices larger than one storage binding run block of rows by block:
+override ACCUMULATE: bool = false;  // start from out (the raw sum / max / sum of squares so far)
+override FINISH: bool = true;       // turn the raw value into the result (mean, norm) at the end
 
 struct Params {
-  rows: u32,
+  rows: u32,   // rows in this block
   cols: u32,
+  total: u32,  // length reduced over in all blocks (the mean's divisor)
 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;  // [rows] or [cols]
@@ -19,8 +23,9 @@ fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
   return (wid.y * nwg.x + wid.x) * WG_X + lid.x;
 }
 
-fn finish(acc: f32, n: u32) -> f32 {
-  if (OP == 1u) { return acc / f32(n); }
+fn finish(acc: f32) -> f32 {
+  if (!FINISH) { return acc; }
+  if (OP == 1u) { return acc / f32(p.total); }
   if (OP == 3u) { return sqrt(acc); }
   return acc;
 }
@@ -42,7 +47,7 @@ fn reduce_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (r >= p.rows) { return; }
   var acc = start();
   for (var c = 0u; c < p.cols; c++) { acc = combine(acc, x[r * p.cols + c]); }
-  out[r] = finish(acc, p.cols);
+  out[r] = finish(acc);
 }
 
 @compute @workgroup_size(WG_X, 1)
@@ -50,6 +55,7 @@ fn reduce_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let c = index(wid, nwg, lid);
   if (c >= p.cols) { return; }
   var acc = start();
+  if (ACCUMULATE) { acc = out[c]; }
   for (var r = 0u; r < p.rows; r++) { acc = combine(acc, x[r * p.cols + c]); }
-  out[c] = finish(acc, p.rows);
+  out[c] = finish(acc);
 }

@@ -2,7 +2,7 @@
  * Softmax and log-softmax along the rows of a [rows, cols] matrix, and their backward passes.
  * Forward returns y; backward takes (dy, y) — the forward output is what it saves.
  */
-import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
+import { bindRowRange, dispatch, linearGroups, packParams, rowChunks, type KernelSpec } from '../kernel.js';
 import { empty, expectMatrix, expectShape, type Tensor } from '../tensor.js';
 
 const WG = 64;
@@ -27,7 +27,11 @@ function run(entry: Entry, x: Tensor, dy?: Tensor): Tensor {
   const [rows, cols] = expectMatrix(entry, entry.endsWith('backward') ? 'y' : 'x', x);
   if (dy) expectShape(entry, 'dy', dy, [rows, cols]);
   const out = empty(x.gpu, [rows, cols]);
-  dispatch(x.gpu, spec(entry), [{ buffers: [out.buffer, x.buffer, (dy ?? x).buffer], params: packParams([['u32', rows], ['u32', cols]]), groups: linearGroups(x.gpu, rows, WG) }]);
+  const runs = rowChunks(x.gpu, rows, [cols * 4]).map(([r0, r1]) => {
+    const bind = (t: Tensor) => bindRowRange(t.buffer, cols * 4, r0, r1);
+    return { buffers: [bind(out), bind(x), bind(dy ?? x)], params: packParams([['u32', r1 - r0], ['u32', cols]]), groups: linearGroups(x.gpu, r1 - r0, WG) };
+  });
+  dispatch(x.gpu, spec(entry), runs);
   return out;
 }
 

@@ -3,7 +3,7 @@
  * top-k (keep the k·rows largest entries of the whole batch, the BatchTopK SAE activation).
  */
 import { UsageError } from '../../errors.js';
-import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
+import { bindRowRange, dispatch, linearGroups, packParams, rowChunks, type KernelSpec } from '../kernel.js';
 import { empty, expectMatrix, type Tensor } from '../tensor.js';
 
 const WG = 64;
@@ -34,7 +34,12 @@ export function topk(x: Tensor, k: number): TopK {
       { name: 'p', access: 'uniform', shape: 'Params' },
     ],
   };
-  dispatch(x.gpu, spec, [{ buffers: [values.buffer, indices.buffer, x.buffer], params: packParams([['u32', rows], ['u32', cols], ['u32', k]]), groups: linearGroups(x.gpu, rows, WG) }]);
+  const runs = rowChunks(x.gpu, rows, [cols * 4, k * 4]).map(([r0, r1]) => ({
+    buffers: [bindRowRange(values.buffer, k * 4, r0, r1), bindRowRange(indices.buffer, k * 4, r0, r1), bindRowRange(x.buffer, cols * 4, r0, r1)],
+    params: packParams([['u32', r1 - r0], ['u32', cols], ['u32', k]]),
+    groups: linearGroups(x.gpu, r1 - r0, WG),
+  }));
+  dispatch(x.gpu, spec, runs);
   return { values, indices };
 }
 
@@ -74,15 +79,26 @@ export function batchTopk(x: Tensor, k: number): BatchTopK {
   state.write(new Uint32Array(260).fill(0).map((_, i) => (i === 2 ? Math.min(k * rows, count) : 0)));
   const values = empty(gpu, [rows, cols]);
   const threshold = empty(gpu, [1]);
-  const histGroups = linearGroups(gpu, Math.ceil(count / 64), WG);
+  // Element ranges that fit the storage binding limit; the histogram accumulates over them.
+  const chunks = rowChunks(gpu, count, [4]);
+  const first = bindRowRange(values.buffer, 4, chunks[0][0], chunks[0][1]);
   for (const shift of [24, 16, 8, 0]) {
-    const params = packParams([['u32', count], ['u32', k * rows], ['u32', shift]]);
-    dispatch(gpu, batchSpec('batch_histogram', [WG, 1]), [{ buffers: [values.buffer, state.buffer, x.buffer], params, groups: histGroups }]);
-    dispatch(gpu, batchSpec('batch_select', [1, 1]), [{ buffers: [values.buffer, state.buffer, x.buffer], params, groups: [1, 1] }]);
+    const runs = chunks.map(([e0, e1]) => ({
+      buffers: [bindRowRange(values.buffer, 4, e0, e1), state.buffer, bindRowRange(x.buffer, 4, e0, e1)],
+      params: packParams([['u32', e1 - e0], ['u32', k * rows], ['u32', shift]]),
+      groups: linearGroups(gpu, Math.ceil((e1 - e0) / 64), WG),
+    }));
+    dispatch(gpu, batchSpec('batch_histogram', [WG, 1]), runs);
+    dispatch(gpu, batchSpec('batch_select', [1, 1]), [{ buffers: [first, state.buffer, bindRowRange(x.buffer, 4, chunks[0][0], chunks[0][1])], params: packParams([['u32', 0], ['u32', k * rows], ['u32', shift]]), groups: [1, 1] }]);
   }
+  const applyRuns = chunks.map(([e0, e1]) => ({
+    buffers: [bindRowRange(values.buffer, 4, e0, e1), state.buffer, bindRowRange(x.buffer, 4, e0, e1)],
+    params: packParams([['u32', e1 - e0], ['u32', k * rows], ['u32', 0]]),
+    groups: linearGroups(gpu, e1 - e0, WG),
+  }));
+  dispatch(gpu, batchSpec('batch_apply', [WG, 1]), applyRuns);
   const params = packParams([['u32', count], ['u32', k * rows], ['u32', 0]]);
-  dispatch(gpu, batchSpec('batch_apply', [WG, 1]), [{ buffers: [values.buffer, state.buffer, x.buffer], params, groups: linearGroups(gpu, count, WG) }]);
-  dispatch(gpu, batchSpec('batch_threshold', [1, 1]), [{ buffers: [threshold.buffer, state.buffer, x.buffer], params, groups: [1, 1] }]);
+  dispatch(gpu, batchSpec('batch_threshold', [1, 1]), [{ buffers: [threshold.buffer, state.buffer, first], params, groups: [1, 1] }]);
   state.dispose();
   return { values, threshold };
 }

@@ -1,6 +1,6 @@
 /** Transpose of a [rows, cols] matrix into a new [cols, rows] tensor. */
 import { dispatch, linearGroups, packParams, type KernelSpec } from '../kernel.js';
-import { empty, expectMatrix, type Tensor } from '../tensor.js';
+import { empty, expectBindable, expectMatrix, type Tensor } from '../tensor.js';
 
 const WG = 64;
 const SPEC: KernelSpec = {
@@ -18,6 +18,7 @@ const SPEC: KernelSpec = {
 /** xᵀ: [rows, cols] → [cols, rows]. */
 export function transpose(x: Tensor): Tensor {
   const [rows, cols] = expectMatrix('transpose', 'x', x);
+  expectBindable('transpose', 'x', x);
   const out = empty(x.gpu, [cols, rows]);
   dispatch(x.gpu, SPEC, [{ buffers: [out.buffer, x.buffer], params: packParams([['u32', rows], ['u32', cols]]), groups: linearGroups(x.gpu, rows * cols, WG) }]);
   return out;
