@@ -11,6 +11,7 @@
  * settle during the first ~1,500 steps; after that RSS should stay flat.
  */
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getGpu, sync } from '../../src/engine/device.js';
 import { adamState, adamStep, matmul, mse, scope, upload, empty, liveTensorBytes } from '../../src/engine/index.js';
@@ -114,6 +115,8 @@ export const run: BenchRun = async function* (args) {
   const stepsAt = args.indexOf('--steps');
   const steps = stepsAt >= 0 ? Number(args[stepsAt + 1]) : 10_000;
   const cases = args.includes('--quick') ? CASES.filter((c) => c.n === 3072) : CASES;
+  // Context for the figures: other work on the machine lowers both sides.
+  yield { bench: 'engine', case: `machine: ${cpus().length} CPUs, ${(await getGpu()).profile.description}`, metric: 'load_average_1m_at_start', value: loadavg()[0], unit: 'tasks', peer: null, peer_value: null, ratio: null };
   const peer = runPeer(cases);
   if (peer.note) process.stderr.write(`engine bench: ${peer.note}\n`);
   for (const c of cases) {
