@@ -11,7 +11,9 @@
  * `sync()` wait.
  */
 export { getGpu, sync, settle, adapterKind, LAVAPIPE_INSTALL_HINT, type Gpu, type AdapterProfile, type AdapterKind } from './device.js';
-export { Tensor, empty, zeros, upload, tensor, scope, keep, expectShape, expectMatrix, liveTensorBytes, trimPool, type DType } from './tensor.js';
+// For kernels written outside the engine (e.g. sae/kernels): descriptors, dispatch and binding splits.
+export { dispatch, packParams, linearGroups, rowChunks, bindRowRange, type KernelSpec, type BindingSpec, type Dispatch, type Param } from './kernel.js';
+export { Tensor, empty, zeros, upload, tensor, scope, keep, expectShape, expectMatrix, expectBindable, liveTensorBytes, trimPool, type DType } from './tensor.js';
 export { matmul, type MatmulOptions } from './kernels/matmul.js';
 export { transpose } from './kernels/transpose.js';
 export { unary, binary, UNARY_OPS, BINARY_OPS, type UnaryOp, type BinaryOp } from './kernels/elementwise.js';
