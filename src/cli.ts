@@ -22,6 +22,7 @@ const COMMANDS: readonly CommandSpec[] = [
   exportCommand,
   doctorCommand,
   trainProbeCommand, probeCommand,
+  trainSaeCommand, saeCommand,
 ];
 
 export function buildProgram(): Command {
