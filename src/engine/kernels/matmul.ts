@@ -146,7 +146,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       const aBase = aBind.base + (transA ? m0 : k0);
       const bBase = bBind.base + (transB ? k0 : 0);
       const params = packParams([['u32', m1 - m0], ['u32', k1 - k0], ['u32', n], ['u32', transA ? m : k], ['u32', transB ? k : n], ['u32', aBase], ['u32', bBase]]);
-      const kernel = spec(variant, b4 ? 'matmul_b4' : 'matmul', transA, transB, first && options.bias !== undefined, !first || (options.accumulate ?? false));
+      const kernel = spec(variant, b4 && bBase % 4 === 0 ? 'matmul_b4' : 'matmul', transA, transB, first && options.bias !== undefined, !first || (options.accumulate ?? false));
       const groups: [number, number] = [Math.ceil(n / variant.block[1]), Math.ceil((m1 - m0) / variant.block[0])];
       dispatch(gpu, kernel, [{ buffers: [c.bound, aBind.bound, bBind.bound, bias], params, groups }]);
     }
