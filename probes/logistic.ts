@@ -7,20 +7,21 @@
  *
  * Objective per problem k (sklearn LogisticRegression, penalty="l2", intercept not penalised):
  *   f_k(w, b) = ½‖w‖² + C Σ_i log(1 + exp(−y_ik (wᵀx_i + b))),   y_ik ∈ {−1, +1}
- * Like sklearn (linear_model/_logistic.py, since 1.1) we minimise f_k / (C·n), the mean loss plus
- * ‖w‖²/(2Cn): the same optimum, O(1) values, and `tol` then means what it means in sklearn
- * (scipy's pgtol on that scaled objective). One-vs-rest solves the K problems jointly as
+ * We minimise f_k / (C·n), the mean loss plus ‖w‖²/(2Cn), as recent scikit-learn releases do
+ * (linear_model/_logistic.py scales by the sample-weight sum; 1.2 still sums the loss): the same
+ * optimum, O(1) values, and `tol` is scipy's pgtol on that mean-scaled objective. One-vs-rest solves the K problems jointly as
  * F = Σ_k f_k/(C·n): F is separable, so its optimum is the K independent optima, and each
  * iteration is one matmul X·W with W [d, K] instead of K matrix-vector products.
  *
  * Per evaluation only W and b go up (K·(d+1) floats) and F, ∇F come down; X [n, d] and the
  * targets T [n, K] (t = 1 for the positive class, else 0) are uploaded once.
- *   Z = X·W + b                        [n, K]   (matmul with bias)
- *   G = (σ(Z) − T)/n                   [n, K]   (bce gradient; log(1+e^−m) computed stably there)
- *   ∇_W = W/(Cn) + Xᵀ·G                [d, K]
+ *   Z = X·Wᵀ + b                       [n, K]   (W [K, d], one row per problem)
+ *   G = (σ(Z) − T)/n                   [n, K]   (log(1+e^−m) computed stably)
+ *   ∇_W = W/(Cn) + Gᵀ·X                [K, d]
  *   ∇_b = Σ_i G_i                      [K]
  */
-import { bce, matmul, reduce, scope, upload, type Gpu, type Tensor } from '../src/engine/index.js';
+import type { Gpu, Tensor } from '../src/engine/index.js';
+import { logisticEvaluator } from './kernels/logistic.js';
 import { lbfgs, type LbfgsStop } from './lbfgs.js';
 
 /** Options of `fitLogistic`; defaults in LOGISTIC_DEFAULTS. */
@@ -60,6 +61,8 @@ export interface LogisticFit extends LinearFit {
   readonly gradMax: number;
   /** The scaled objective F at the result. */
   readonly objective: number;
+  /** Which GPU path computed the objective (kernels/logistic.ts). */
+  readonly evaluator: 'engine' | 'fused';
 }
 
 /** Targets T [n, K] for class indices y (−1 = no label is never passed here). */
@@ -72,45 +75,36 @@ export function oneVsRestTargets(y: Int32Array, k: number): Float32Array {
 
 /**
  * Fits K logistic problems on the rows of `x` ([n, d] on the GPU, left alive) with targets `t`
- * ([n, K] in {0, 1}). Parameters θ = [W as d×K row-major, b as K] in float64 on the host.
+ * ([n, K] in {0, 1}). Parameters θ = [W as K×d row-major, b as K] in float64 on the host; the
+ * data term comes from the fastest GPU evaluator that applies (kernels/logistic.ts).
  */
 export async function fitLogistic(gpu: Gpu, x: Tensor, t: Float32Array, k: number, options: LogisticOptions): Promise<LogisticFit> {
   const [n, d] = [x.shape[0], x.shape[1]];
-  const targets = upload(gpu, t, [n, k]);
-  const w = upload(gpu, new Float32Array(d * k), [d, k]);
-  const b = upload(gpu, new Float32Array(k), [k]);
+  const { evaluator, targets } = logisticEvaluator(gpu, x, t, k);
   const l2 = 1 / (options.c * n);
+  const w32 = new Float32Array(k * d);
+  const b32 = new Float32Array(k);
   try {
     const objective = async (theta: Float64Array) => {
-      w.write(theta.subarray(0, d * k));
-      b.write(theta.subarray(d * k));
-      const out = scope(() => {
-        const z = matmul(x, w, { bias: b });
-        // bce averages over n·K elements; scaling its gradient by K gives (σ − t)/n.
-        const { loss, grad } = bce(z, targets, { grad: true, gradScale: k });
-        const g = grad as Tensor;
-        return { loss, gw: matmul(x, g, { transA: true }), gb: reduce(g, 'sum', 'cols') };
-      });
-      try {
-        const [loss, gw, gb] = [await out.loss.download(), await out.gw.download(), await out.gb.download()];
-        let sq = 0;
-        const grad = new Float64Array(theta.length);
-        for (let i = 0; i < d * k; i++) {
-          sq += theta[i] * theta[i];
-          grad[i] = gw[i] + l2 * theta[i];
-        }
-        for (let j = 0; j < k; j++) grad[d * k + j] = gb[j];
-        return { f: k * loss[0] + 0.5 * l2 * sq, grad };
-      } finally {
-        out.loss.dispose(); out.gw.dispose(); out.gb.dispose();
+      w32.set(theta.subarray(0, k * d));
+      b32.set(theta.subarray(k * d));
+      const term = await evaluator.evaluate(w32, b32);
+      let sq = 0;
+      const grad = new Float64Array(theta.length);
+      for (let i = 0; i < k * d; i++) {
+        sq += theta[i] * theta[i];
+        grad[i] = term.gradW[i] + l2 * theta[i];
       }
+      for (let j = 0; j < k; j++) grad[k * d + j] = term.gradB[j];
+      return { f: term.loss + 0.5 * l2 * sq, grad };
     };
     const result = await lbfgs(objective, new Float64Array(k * (d + 1)), { gtol: options.tol, maxIter: options.maxIter, onIteration: options.onIteration });
-    const weight = new Float32Array(k * d);
-    for (let i = 0; i < d; i++) for (let j = 0; j < k; j++) weight[j * d + i] = result.x[i * k + j];
-    const bias = Float32Array.from(result.x.subarray(d * k));
-    return { weight, bias, k, d, iterations: result.iterations, evaluations: result.evaluations, stop: result.stop, gradMax: result.gradMax, objective: result.f };
+    return {
+      weight: Float32Array.from(result.x.subarray(0, k * d)), bias: Float32Array.from(result.x.subarray(k * d)), k, d,
+      iterations: result.iterations, evaluations: result.evaluations, stop: result.stop, gradMax: result.gradMax, objective: result.f, evaluator: evaluator.name,
+    };
   } finally {
-    targets.dispose(); w.dispose(); b.dispose();
+    evaluator.dispose();
+    targets.dispose();
   }
 }

@@ -107,7 +107,7 @@ async function fitKind(gpu: Gpu, kind: ProbeKind, x: Tensor, y: Int32Array, clas
     case 'logistic': {
       const k = classes === 2 ? 1 : classes;
       const fit = await fitLogistic(gpu, x, oneVsRestTargets(y, k), k, { c: r.c, tol: r.tol, maxIter: r.maxIter });
-      return { ...fit, info: { iterations: fit.iterations, evaluations: fit.evaluations, stop: fit.stop, grad_max: fit.gradMax, objective: fit.objective } };
+      return { ...fit, info: { iterations: fit.iterations, evaluations: fit.evaluations, stop: fit.stop, grad_max: fit.gradMax, objective: fit.objective, gpu_path: fit.evaluator } };
     }
     case 'mean-diff':
       return { ...(await fitMeanDiff(gpu, x, y, classes)), info: {} };
