@@ -5,9 +5,9 @@
  *
  * The index is searchable without script: the report's Content-Security-Policy admits only the
  * page's own plot boot script (by hash), so filtering is done in CSS — radio buttons and `:has()`
- * select dead / rare / common / dense latents or those with a card — and latents are grouped by
- * id range in collapsible blocks whose links jump to the right range; the browser's find (Ctrl+F
- * "#123") finds a latent by id. Every token and label is escaped by the report framework.
+ * select dead / rare / common / dense latents or those with a card — with
+ * id-range links above one scrolling table; the browser's find (Ctrl+F "#123") finds a latent
+ * by id. Every token and label is escaped by the report framework.
  */
 import { callout, columns, details, histogramFigure, html, joinHtml, raw, renderBlocks, table, tokenContexts } from '../src/report/index.js';
 import type { Block, Component, Histogram, Html, TokenContext } from '../src/report/index.js';
@@ -20,7 +20,7 @@ const SHOWN_TOP = 8;
 /** Activation quantile buckets, and contexts drawn from each. */
 const QUANTILES = 4;
 const PER_QUANTILE = 3;
-/** Latents per id-range group of the index. */
+/** Latents per jump link of the index. */
 const INDEX_GROUP = 256;
 
 /** Density classes of the index filter: thresholds on the fraction of tokens a latent fires on. */
@@ -41,6 +41,10 @@ export function dashboardStyle(): Html {
 .latent-card .stats { color: var(--muted); font-size: 0.9rem; }
 .latent-index .filters { display: flex; flex-wrap: wrap; gap: 14px; margin: 8px 0; font-size: 0.92rem; }
 .latent-index .ranges a { margin-right: 8px; }
+.latent-index .index-scroll { max-height: 520px; overflow-y: auto; }
+.latent-index table { width: 100%; }
+.latent-index th, .latent-index td:not(:last-child) { white-space: nowrap; overflow-wrap: normal; }
+.latent-card .tok { margin-right: 0.2em; }
 .latent-index:has(#lf-card:checked) tr.lrow:not(.k-card),
 .latent-index:has(#lf-dead:checked) tr.lrow:not(.k-dead),
 .latent-index:has(#lf-rare:checked) tr.lrow:not(.k-rare),
@@ -144,22 +148,18 @@ export function latentIndex(scan: LatentScan, carded: ReadonlySet<number>, match
       const m = scan.dSae;
       const filters = (['all', 'card', 'dead', 'rare', 'common', 'dense'] as const).map((k) =>
         html`<label><input type="radio" name="latent-filter" id="lf-${k}"${k === 'all' ? raw(' checked') : ''}> ${k === 'card' ? 'with a card' : k === 'rare' ? 'rare (< 1e-4)' : k === 'dense' ? 'dense (> 0.1)' : k}</label>`);
-      const groups: Html[] = [];
+      const rows: Html[] = [];
       const ranges: Html[] = [];
-      for (let lo = 0; lo < m; lo += INDEX_GROUP) {
-        const hi = Math.min(m, lo + INDEX_GROUP) - 1;
-        ranges.push(html`<a href="#latents-${String(lo)}">${String(lo)}–${String(hi)}</a>`);
-        const rows: Html[] = [];
-        for (let l = lo; l <= hi; l++) {
-          const density = scan.tokens > 0 ? scan.fires[l] / scan.tokens : 0;
-          const cls = `lrow k-${densityClass(density)}${carded.has(l) ? ' k-card' : ''}`;
-          const id = carded.has(l) ? html`<a href="#latent-${String(l)}">#${String(l)}</a>` : html`#${String(l)}`;
-          const attrs = (matches.get(l) ?? []).map((a) => a.attribute).join(', ');
-          rows.push(html`<tr class="${cls}" id="idx-${String(l)}"><td>${id}</td><td class="align-right">${density > 0 ? density.toExponential(2) : '0'}</td><td class="align-right">${density > 0 ? Math.log10(density).toFixed(2) : '—'}</td><td class="align-right">${formatValue(scan.max[l])}</td><td>${attrs}</td></tr>`);
-        }
-        groups.push(html`<details id="latents-${String(lo)}"${lo === 0 ? raw(' open') : ''}><summary>Latents ${String(lo)}–${String(hi)}</summary><div class="table-wrap"><table><thead><tr><th>latent</th><th class="align-right">density</th><th class="align-right">log10 density</th><th class="align-right">max</th><th>best match for</th></tr></thead><tbody>${rows}</tbody></table></div></details>`);
+      for (let l = 0; l < m; l++) {
+        if (l % INDEX_GROUP === 0) ranges.push(html`<a href="#idx-${String(l)}">${String(l)}–${String(Math.min(m, l + INDEX_GROUP) - 1)}</a>`);
+        const density = scan.tokens > 0 ? scan.fires[l] / scan.tokens : 0;
+        const cls = `lrow k-${densityClass(density)}${carded.has(l) ? ' k-card' : ''}`;
+        const id = carded.has(l) ? html`<a href="#latent-${String(l)}">#${String(l)}</a>` : html`#${String(l)}`;
+        const attrs = (matches.get(l) ?? []).map((a) => a.attribute).join(', ');
+        rows.push(html`<tr class="${cls}" id="idx-${String(l)}"><td>${id}</td><td class="align-right">${density > 0 ? density.toExponential(2) : '0'}</td><td class="align-right">${density > 0 ? Math.log10(density).toFixed(2) : '—'}</td><td class="align-right">${formatValue(scan.max[l])}</td><td>${attrs}</td></tr>`);
       }
-      return html`<div class="latent-index"><div class="filters" role="radiogroup" aria-label="Filter latents">${filters}</div><div class="ranges">Jump to ${joinHtml(ranges, ' ')}</div>${groups}</div>`;
+      const head = html`<thead><tr><th>latent</th><th class="align-right">density</th><th class="align-right">log10 density</th><th class="align-right">max</th><th>best match for</th></tr></thead>`;
+      return html`<div class="latent-index"><div class="filters" role="radiogroup" aria-label="Filter latents">${filters}</div><div class="ranges">Jump to ${joinHtml(ranges, ' ')}</div><div class="table-wrap index-scroll"><table>${head}<tbody>${rows}</tbody></table></div></div>`;
     },
   };
 }

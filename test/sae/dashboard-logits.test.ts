@@ -1,0 +1,66 @@
+/**
+ * Logit effects W_U (g ⊙ W_dec[l]) against a direct computation from the checkpoint's weights,
+ * for an untied llama (lm_head), a tied llama (embed_tokens) and gpt2 (ln_f, tied wte); none for
+ * an SAE that is not on the residual stream.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { logitEffects, openUnembedding } from '../../sae/dashboard-logits.js';
+import type { Sae } from '../../sae/sae.js';
+import { writeRandomModel, type RandomModel } from '../helpers/checkpoints.js';
+
+const D = 16;
+const V = 12;
+
+function sae(d: number): Sae {
+  const m = 5;
+  return {
+    cfg: {
+      architecture: 'relu', d_in: d, d_sae: m, k: null, dtype: 'float32', device: 'cpu', apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none',
+      metadata: { sae_lens_version: '6.0.0', model_name: 'random', hook_name: 'blocks.0.hook_resid_post', hook_head_index: null, context_size: 16, prepend_bos: true, model_from_pretrained_kwargs: { center_writing_weights: false } },
+    },
+    weights: { W_enc: new Float32Array(d * m), W_dec: Float32Array.from({ length: m * d }, (_, i) => Math.sin(i * 1.7)), b_enc: new Float32Array(m), b_dec: new Float32Array(d), threshold: null },
+  };
+}
+
+const CASES: readonly [string, RandomModel, string, string][] = [
+  ['llama, untied', { family: 'llama', layers: 1, d: D, heads: 2, kvHeads: 1, dMlp: 20, vocab: V, theta: 1e4, tied: false, qkvBias: false, modelType: 'llama' }, 'model.norm.weight', 'lm_head.weight'],
+  ['llama, tied', { family: 'llama', layers: 1, d: D, heads: 2, kvHeads: 1, dMlp: 20, vocab: V, theta: 1e4, tied: true, qkvBias: false, modelType: 'llama' }, 'model.norm.weight', 'model.embed_tokens.weight'],
+  ['gpt2, tied', { family: 'gpt2', layers: 1, d: D, heads: 2, vocab: V, nPos: 32, untiedHead: false }, 'ln_f.weight', 'wte.weight'],
+];
+
+describe('logitEffects', () => {
+  for (const [name, spec, norm, head] of CASES) {
+    it(`equals W_U (g ⊙ W_dec[l]) computed from the weights (${name})`, async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'interp-logits-'));
+      const weights = writeRandomModel(dir, spec, 5);
+      const model = await openUnembedding(dir);
+      const s = sae(D);
+      const effects = logitEffects(model, s, [0, 3], 4);
+      expect(effects).not.toBeNull();
+      const g = weights.get(norm)?.data as Float64Array;
+      const W_U = weights.get(head)?.data as Float64Array;
+      for (const l of [0, 3]) {
+        const want = Array.from({ length: V }, (_, v) => {
+          let acc = 0;
+          for (let j = 0; j < D; j++) acc += W_U[v * D + j] * g[j] * s.weights.W_dec[l * D + j];
+          return acc;
+        });
+        const sorted = want.map((value, v) => ({ v, value })).sort((a, b) => b.value - a.value);
+        const e = effects?.get(l);
+        expect(e?.positive.map((t) => t.tokenId)).toEqual(sorted.slice(0, 4).map((t) => t.v));
+        expect(e?.negative.map((t) => t.tokenId)).toEqual(sorted.slice(-4).reverse().map((t) => t.v));
+        e?.positive.forEach((t) => expect(t.value).toBeCloseTo(want[t.tokenId], 4));
+        expect(e?.positive[0].token).toBe(`#${e?.positive[0].tokenId}`); // no tokenizer.json here
+      }
+    });
+  }
+
+  it('gives nothing for an SAE whose width is not d_model', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'interp-logits-'));
+    writeRandomModel(dir, CASES[0][1], 5);
+    expect(logitEffects(await openUnembedding(dir), sae(D + 4), [0])).toBeNull();
+  });
+});
