@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getGpu, sync } from '../../src/engine/device.js';
-import { adamState, adamStep, matmul, mse, scope, upload, empty, liveTensorBytes } from '../../src/engine/index.js';
+import { adamState, adamStep, matmul, mse, scope, upload, empty, liveTensorBytes, trimPool } from '../../src/engine/index.js';
 import type { BenchRow, BenchRun } from './types.js';
 
 interface MatmulCase {
@@ -80,6 +80,7 @@ const rssMiB = (): number => process.memoryUsage().rss / 2 ** 20;
 
 async function* trainingLoop(steps: number): AsyncIterable<BenchRow> {
   const gpu = await getGpu();
+  trimPool(gpu); // release the matmul cases' buffers first
   const [batch, dIn, dOut] = [16, 768, 3072];
   const w = upload(gpu, Float32Array.from({ length: dIn * dOut }, (_, i) => (((i * 7919) % 1000) / 1000 - 0.5) * 0.05), [dIn, dOut]);
   const state = adamState(w);
