@@ -64,6 +64,8 @@ export interface ScanOptions {
   readonly batchRows?: number;
   /** Stop at the first sequence boundary after this many rows (default: every row). */
   readonly maxRows?: number;
+  /** Scan only the sequences this accepts (e.g. the trainer's held-out split); default all. */
+  readonly includeSequence?: (seq: number) => boolean;
   /** Token ids left out; default the capture model's BOS, EOS and pad ids (read from its directory when it exists). */
   readonly ignoreTokenIds?: readonly number[];
   /** Top-activating examples kept per latent (default 20). */
@@ -144,9 +146,11 @@ export async function scanCapture(sae: Sae, captureDir: string, options: ScanOpt
     const acc = new ScanAccumulator(sae, hook, capture, options);
     const encode = options.encode ?? blockedEncoder(sae);
     const maxRows = options.maxRows ?? Infinity;
+    const include = options.includeSequence ?? (() => true);
     const progress = options.progress;
     for (const batch of capture.batches({ hooks: [hook], batchRows: options.batchRows ?? 2048, columns: ['token'] })) {
-      const counted = Uint8Array.from(batch.tokenId, (id) => (acc.ignore.has(id) ? 0 : 1));
+      const included = Uint8Array.from(batch.seq, (seq) => (include(seq) ? 1 : 0));
+      const counted = Uint8Array.from(batch.tokenId, (id, i) => (included[i] && !acc.ignore.has(id) ? 1 : 0));
       const keep: number[] = [];
       counted.forEach((c, i) => c && keep.push(i));
       const x = new Float32Array(keep.length * spec.d);
@@ -155,7 +159,7 @@ export async function scanCapture(sae: Sae, captureDir: string, options: ScanOpt
       const f = keep.length > 0 ? await encode(x, keep.length) : new Float32Array(0);
       const sparse = new Array<SparseRow>(batch.rows).fill(EMPTY_ROW);
       keep.forEach((row, i) => { sparse[row] = toSparse(f, i, sae.cfg.d_sae); });
-      const stop = acc.addRows(batch.seq, batch.pos, batch.tokenId, batch.token, counted, sparse, maxRows);
+      const stop = acc.addRows(batch.seq, batch.pos, batch.tokenId, batch.token, included, counted, sparse, maxRows);
       progress?.(acc.rowsRead, capture.rows);
       if (stop) break;
     }
@@ -236,9 +240,10 @@ class ScanAccumulator {
     this.samples = Array.from({ length: this.m }, () => []);
   }
 
-  /** Adds a batch of rows; true when maxRows is reached at a sequence boundary. */
-  addRows(seq: Int32Array, pos: Int32Array, ids: Int32Array, tokens: readonly string[], counted: Uint8Array, rows: readonly SparseRow[], maxRows: number): boolean {
+  /** Adds the included rows of a batch; true when maxRows is reached at a sequence boundary. */
+  addRows(seq: Int32Array, pos: Int32Array, ids: Int32Array, tokens: readonly string[], included: Uint8Array, counted: Uint8Array, rows: readonly SparseRow[], maxRows: number): boolean {
     for (let i = 0; i < seq.length; i++) {
+      if (!included[i]) continue;
       const boundary = this.current === null || !this.contexts || this.current.seq !== seq[i];
       if (boundary) {
         this.flush();

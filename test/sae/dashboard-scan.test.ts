@@ -145,6 +145,15 @@ describe('scanCapture', () => {
     expect(scan.rowsTotal).toBe(toy.ids.length);
   });
 
+  it('scans only the sequences includeSequence accepts', async () => {
+    const scan = await scanCapture(sae, toy.dir, { includeSequence: (s) => s % 3 === 0, ignoreTokenIds: [1] });
+    const rows = toy.seq.map((s, i) => i).filter((i) => toy.seq[i] % 3 === 0);
+    expect(scan.sequences).toBe(14);
+    expect(scan.rowsRead).toBe(rows.length);
+    expect(scan.tokens).toBe(rows.filter(counted).length);
+    for (let l = 0; l < M; l++) expect(scan.fires[l]).toBe(rows.filter((i) => counted(i) && f[i * M + l] > 0).length);
+  });
+
   it('refuses a capture whose hook width differs from the SAE', async () => {
     const wide = { ...sae, cfg: { ...sae.cfg, d_in: D + 1 }, weights: { ...sae.weights, W_enc: new Float32Array((D + 1) * M), W_dec: new Float32Array(M * (D + 1)), b_dec: new Float32Array(D + 1) } };
     await expect(scanCapture(wide, toy.dir)).rejects.toThrow(/width 6/);
