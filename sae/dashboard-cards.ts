@@ -167,7 +167,7 @@ export function latentIndex(scan: LatentScan, carded: ReadonlySet<number>, match
 /** A note shown when the scan covered part of the capture or its rows carry no context. */
 export function scanNotes(scan: LatentScan): Block[] {
   const notes: Block[] = [];
-  if (scan.rowsRead < scan.rowsTotal) notes.push(callout([`Statistics cover the first ${scan.rowsRead} of ${scan.rowsTotal} capture rows (a row limit or a sequence filter, e.g. the held-out split, was set).`]));
+  if (scan.rowsRead < scan.rowsTotal) notes.push(callout([`Statistics cover ${scan.rowsRead} of ${scan.rowsTotal} capture rows (a row limit or a sequence filter, e.g. the held-out split, was set).`]));
   if (!scan.contexts) notes.push(callout(['The capture kept one position per sequence, so examples show the token alone, without context.'], { tone: 'warning' }));
   return notes;
 }
