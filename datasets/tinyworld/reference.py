@@ -4,9 +4,9 @@
     python3 datasets/tinyworld/reference.py --check-fixture ../shared/fixtures/llama-stories260K
 
 The format is that of ../shared/fixtures (README there): input_ids (I64 [B,T]), logits, then every
-TransformerLens hook in forward order, F32, computed by llama.py in fp32. Row 0 is BOS
-followed by the greedy continuation below, so argmax(logits[0, t]) = input_ids[0, t+1] after the
-prompt; row 1 is BOS followed by random ids. --check-fixture runs the same class on the stories260K
+TransformerLens hook in forward order, F32, computed by llama.py in fp32. Row 0 is the
+first T_REF ids of greedy.json's full_sequence (BOS, a held-out story opening, then the greedy
+continuation); row 1 is BOS followed by random ids. --check-fixture runs the same class on the stories260K
 fixture and compares every tensor with its reference, which checks this code's Hugging Face
 semantics (RoPE layout, GQA, RMSNorm) against code written by others.
 """
@@ -50,9 +50,11 @@ def greedy(model, prompt, n):
 def choose_prompt(model, stories):
     """Among story openings cut after a ".", the one whose greedy path has the largest smallest margin,
     so that fp32 differences between implementations cannot flip an argmax."""
+    with open(os.path.join(MODEL_DIR, "tokenizer.json")) as f:
+        period = json.load(f)["model"]["vocab"]["."]
     best = None
     for s in stories:
-        cuts = [i + 1 for i, t in enumerate(s[:40].tolist()) if i > 8 and t == s[12]]  # after each "." (id of the first ".")
+        cuts = [i + 1 for i, t in enumerate(s[:40].tolist()) if t == period]
         for cut in cuts:
             gen, margins = greedy(model, s[:cut].tolist(), N_GREEDY)
             if EOS_ID in gen:
