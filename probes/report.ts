@@ -31,11 +31,13 @@ function sweepSection(result: TrainProbeResult): Block[] {
   const hooks = result.layers.map((l) => l.hook);
   const m = result.layers.map((l) => l.metrics);
   const hasTest = m.some((x) => x.test_acc !== null);
+  // Selectivity can be negative (the control task easier than the task): keep it on the chart.
+  const low = Math.min(0, ...m.map((x) => (x.selectivity === null ? 0 : x.selectivity)));
   return [
     `One ${result.layers[0].probe.json.kind} probe per hook for "${result.rows.field}" (${result.rows.classes.length} classes: ${result.rows.classes.map(String).join(', ')}), ` +
       `trained on ${result.split.train.length} rows from ${result.split.trainSequences} sequences and evaluated on ${result.split.test.length} rows from ${result.split.testSequences} other sequences (split by sequence, never by token).`,
     lineFigure({
-      x: hooks, xLabel: 'hook', yLabel: 'accuracy / AUC', yRange: [0, 1.02],
+      x: hooks, xLabel: 'hook', yLabel: 'accuracy / AUC / selectivity', yRange: [low < 0 ? low - 0.05 : 0, 1.02],
       series: [
         { name: 'train accuracy', y: m.map((x) => x.train_acc) },
         ...(hasTest ? [{ name: 'test accuracy', y: m.map((x) => pct(x.test_acc)) }] : []),
@@ -62,7 +64,7 @@ function histogramBlocks(probe: Probe, scores: Float32Array, y: Int32Array): Blo
     return histogramFigure({ xLabel: 'probe logit', yLabel: 'rows', bins: 40, series: classes.map((c, i) => ({ name: c, values: scores.filter((_, r) => y[r] === i) })) });
   }
   const figures = classes.slice(0, MAX_CLASS_HISTOGRAMS).map((c, i) => histogramFigure({
-    xLabel: `logit of ${c}`, yLabel: 'rows', bins: 30, height: 260,
+    xLabel: `logit of ${c}`, yLabel: 'rows', bins: 30, height: 300,
     series: [
       { name: c, values: Float32Array.from(scores.filter((_, j) => j % probe.k === i && y[Math.floor(j / probe.k)] === i)) },
       { name: 'rest', values: Float32Array.from(scores.filter((_, j) => j % probe.k === i && y[Math.floor(j / probe.k)] !== i)) },
