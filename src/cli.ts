@@ -12,6 +12,8 @@ import { generateCommand } from './cli/generate.js';
 import { hooksCommand } from './cli/hooks.js';
 import { verifyCommand } from './cli/verify.js';
 import { InterpError } from './errors.js';
+import { steerCommand } from '../steering/cli/steer.js';
+import { vectorCommand } from '../steering/cli/vector.js';
 import { saeCommand, trainSaeCommand } from '../sae/cli.js';
 
 const COMMANDS: readonly CommandSpec[] = [

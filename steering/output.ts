@@ -1,0 +1,132 @@
+/**
+ * What a steering run leaves behind: `steer.json` (every generation and metric, per arm and
+ * coefficient), `manifest.json` (model, hash, vectors, datasets, seed, versions, command), the
+ * `--json` summary, a text summary, and the HTML report.
+ */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../src/model/index.js';
+import type { HookedTransformer } from '../src/runtime/model.js';
+import { versions } from '../src/versions.js';
+import { behaviorName } from './behavior.js';
+import type { BehaviorSpec } from './behavior.js';
+import { coefficientName, positionsName } from './interventions.js';
+import type { SteerPositions } from './interventions.js';
+import { cosine, logitLens } from './lens.js';
+import type { LogitLens } from './lens.js';
+import { writeSteerReport } from './report.js';
+import { resultRow } from './steer.js';
+import type { ArmResult, PromptOutcome, SteerResult } from './steer.js';
+import { vectorNorm } from './vector.js';
+import type { SteeringVector } from './vector.js';
+
+export const STEER_FORMAT = 'interp.steer-run';
+export const STEER_FORMAT_VERSION = 1;
+
+export interface SteerOutputOptions {
+  readonly out: string;
+  readonly model: HookedTransformer;
+  readonly modelId: string;
+  readonly vectors: readonly SteeringVector[];
+  readonly result: SteerResult;
+  readonly mode: 'add' | 'ablate' | 'ablate-all';
+  readonly positions: SteerPositions;
+  readonly behavior: BehaviorSpec | null;
+  /** Mean ‖h‖ per hook that Nx-norm coefficients referred to. */
+  readonly norms: ReadonlyMap<string, number>;
+  readonly prompts: { readonly source: string; readonly sha256: string };
+  readonly neutral: { readonly source: string; readonly sha256: string } | null;
+  readonly ceBudget: number;
+  readonly generation: Readonly<Record<string, number | null>>;
+  readonly command: readonly string[];
+  readonly report: boolean;
+  readonly reportsDir?: string;
+}
+
+/** A vector's report card. */
+export interface VectorCard {
+  readonly hook: string;
+  readonly location: string | null;
+  readonly method: string;
+  readonly norm: number;
+  readonly hookMeanNorm: number | null;
+  readonly lens: LogitLens;
+  /** Cosine to each other vector of the run (other layers). */
+  readonly cosines: readonly { readonly hook: string; readonly cosine: number }[];
+}
+
+export interface SteerOutputs {
+  readonly summary: Record<string, unknown>;
+  readonly text: string;
+  readonly report: string | null;
+}
+
+function armJson(a: ArmResult): Record<string, unknown> {
+  return {
+    label: a.label, hooks: a.hooks, results: a.results.map(resultRow),
+    knee: a.knee ? { ...resultRow(a.results[a.knee.index]), rule: a.knee.rule } : null,
+    frontier: a.frontier.map((i) => a.results[i].coeff.value),
+    steerability: a.steerability ? { mean_slope: a.steerability.mean, wrong_way_fraction: a.steerability.wrongWay } : null,
+  };
+}
+
+function promptJson(o: PromptOutcome): Record<string, unknown> {
+  return { ids: o.generated, text: o.text, behavior: o.behavior, success: o.success, kl: Array.from(o.kl), monitor: o.monitor ? Array.from(o.monitor) : null };
+}
+
+export async function writeSteerOutputs(o: SteerOutputOptions): Promise<SteerOutputs> {
+  mkdirSync(o.out, { recursive: true });
+  const r = o.result;
+  const best = r.arms[r.best];
+  const cards: VectorCard[] = [];
+  for (const v of o.vectors) {
+    cards.push({
+      hook: v.hook, location: v.location, method: v.json?.method ?? 'file', norm: vectorNorm(v.vector), hookMeanNorm: o.norms.get(v.hook) ?? v.json?.hook_mean_norm ?? null,
+      lens: await logitLens(o.model, v.vector),
+      cosines: o.vectors.filter((w) => w !== v).map((w) => ({ hook: w.hook, cosine: cosine(v.vector, w.vector) })),
+    });
+  }
+  const manifest = {
+    format: STEER_FORMAT, format_version: STEER_FORMAT_VERSION,
+    model: { id: o.modelId, hash: o.model.source.hash, weights: 'raw' }, policy: o.model.policy,
+    vectors: o.vectors.map((v) => ({ hook: v.hook, location: v.location ? path.resolve(v.location) : null, method: v.json?.method ?? 'file', norm: vectorNorm(v.vector) })),
+    mode: o.mode, positions: positionsName(o.positions), behavior: o.behavior ? behaviorName(o.behavior) : null,
+    hook_mean_norms: Object.fromEntries(o.norms), hook_mean_norm_over: o.neutral ? 'neutral text, every real token but BOS' : 'prompts, every real token but BOS',
+    prompts: o.prompts, neutral: o.neutral, generation: o.generation, ce_budget: o.ceBudget,
+    created: new Date().toISOString(), versions: versions(), command: o.command,
+  };
+  const summary: Record<string, unknown> = {
+    vector: best ? (o.vectors[r.best]?.location ? path.resolve(o.vectors[r.best].location as string) : null) : null,
+    hooks: best?.hooks ?? [],
+    results: best ? best.results.map(resultRow) : [],
+    knee: best?.knee ? { coeff: best.knee.coeff, units: best.results[best.knee.index].coeff.units === 'norm' ? 'x-norm' : 'raw', rule: best.knee.rule, success_rate: best.results[best.knee.index].successRate, neutral_ce_delta: best.results[best.knee.index].neutral?.ceDelta ?? null } : null,
+    baseline: { behavior: r.baseline.behavior, success_rate: r.baseline.successRate, neutral_ce: r.baseline.neutralCe },
+    steerability: best?.steerability ? { mean_slope: best.steerability.mean, wrong_way_fraction: best.steerability.wrongWay } : null,
+    layers: r.arms.map(armJson),
+    control: r.control ? armJson(r.control) : null,
+    out: path.resolve(o.out),
+  };
+  const full = {
+    ...manifest, summary,
+    baseline: r.baseline.prompts.map(promptJson),
+    arms: [...r.arms, ...(r.control ? [r.control] : [])].map((a) => ({ label: a.label, hooks: a.hooks, results: a.results.map((c) => ({ ...resultRow(c), prompts: c.prompts.map(promptJson) })) })),
+  };
+  writeFileAtomic(path.join(o.out, 'steer.json'), [Buffer.from(`${JSON.stringify(full)}\n`)]);
+  writeFileAtomic(path.join(o.out, 'manifest.json'), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
+  const report = o.report ? await writeSteerReport({ run: path.basename(path.resolve(o.out)), manifest, result: r, cards, model: o.model, ceBudget: o.ceBudget, behavior: o.behavior }, o.reportsDir) : null;
+  summary.report = report;
+  return { summary, text: textSummary(r, report), report };
+}
+
+function textSummary(r: SteerResult, report: string | null): string {
+  const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(0)}%`);
+  const num = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(3));
+  const lines = [`baseline: success ${pct(r.baseline.successRate)}, behaviour ${num(r.baseline.behavior)}`];
+  for (const a of [...r.arms, ...(r.control ? [r.control] : [])]) {
+    lines.push(`${a.label}:`);
+    for (const c of a.results) lines.push(`  coeff ${coefficientName(c.coeff).padEnd(10)} success ${pct(c.successRate).padStart(4)}  behaviour ${num(c.behavior)}  KL ${num(c.kl)}  neutral ΔCE ${num(c.neutral?.ceDelta)}`);
+    lines.push(`  knee: ${a.knee ? coefficientName(a.results[a.knee.index].coeff) : 'none within budget'}${a.steerability ? `; wrong-way prompts ${pct(a.steerability.wrongWay)}` : ''}`);
+  }
+  if (report) lines.push(`report: ${report}`);
+  return `${lines.join('\n')}\n`;
+}
