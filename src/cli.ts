@@ -25,6 +25,7 @@ const COMMANDS: readonly CommandSpec[] = [
   doctorCommand,
   trainProbeCommand, probeCommand,
   trainSaeCommand, saeCommand,
+  vectorCommand, steerCommand,
 ];
 
 export function buildProgram(): Command {
