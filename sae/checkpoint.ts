@@ -1,0 +1,146 @@
+/**
+ * Trainer checkpoints for `--resume`: one folder, replaced atomically at each save, holding
+ *
+ *   cfg.json, sae_weights.safetensors   the SAE so far, SAELens layout (loadable as it is)
+ *   trainer_state.safetensors           the parameters in the scaled space they train in (exact
+ *                                       resume: no unfold rounding), Adam m and v per parameter,
+ *                                       and per latent the tokens since it last fired (I64)
+ *   trainer.json                        step, position in the shuffle (epoch, rows consumed),
+ *                                       Adam step, input scale, BatchTopK threshold, the resolved
+ *                                       TrainConfig, the hook and the capture's identity
+ *
+ * Resuming checks hook, variant, widths, k and capture against the run being asked for and
+ * refuses a mismatch with a message naming the field (a wrong resume would silently train a
+ * different SAE).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { FileFormatError, UsageError } from '../src/errors.js';
+import { openSafetensors, writeFileAtomic, writeSafetensors, type WritableTensor } from '../src/model/index.js';
+import type { TrainConfig } from './config.js';
+import { writeDirAtomic, writeSaeFiles } from './io.js';
+import { PARAM_NAMES, type HostParams } from './params.js';
+import type { Sae } from './sae.js';
+
+export const TRAINER_FORMAT = 'interp.sae-trainer';
+export const TRAINER_FORMAT_VERSION = 1;
+const STATE_FILE = 'trainer_state.safetensors';
+const META_FILE = 'trainer.json';
+
+/** What identifies the data a run trains on. */
+export interface CaptureRef {
+  readonly dir: string;
+  readonly modelHash: string;
+  readonly datasetSha256: string;
+  readonly rows: number;
+}
+
+/** trainer.json */
+export interface TrainerMeta {
+  readonly format: typeof TRAINER_FORMAT;
+  readonly format_version: number;
+  readonly hook: string;
+  readonly capture: CaptureRef;
+  readonly config: TrainConfig;
+  /** Steps done. */
+  readonly step: number;
+  /** Shuffle epoch and rows of its permutation consumed (held-out rows included). */
+  readonly epoch: number;
+  readonly position: number;
+  /** Input scale s (x' = s·x). */
+  readonly scale: number;
+  /** BatchTopK running threshold, else null. */
+  readonly batchThreshold: number | null;
+}
+
+/** Host copy of everything trainer_state.safetensors holds. */
+export interface TrainerTensors {
+  readonly params: HostParams;
+  /** Adam first and second moments and the shared step count. */
+  readonly adam: { readonly m: HostParams; readonly v: HostParams; readonly step: number };
+  /** [d_sae] tokens since each latent last fired. */
+  readonly sinceFired: Float64Array;
+}
+
+function paramTensors(prefix: string, p: HostParams, cfg: TrainConfig): Record<string, WritableTensor> {
+  const { dIn: d, dSae: m } = cfg;
+  const shapes: Record<string, number[]> = { W_enc: [d, m], b_enc: [m], W_dec: [m, d], b_dec: [d], logThreshold: [m] };
+  const out: Record<string, WritableTensor> = {};
+  for (const name of PARAM_NAMES) {
+    const data = p[name];
+    if (data) out[`${prefix}${name}`] = { dtype: 'F32', shape: shapes[name], data };
+  }
+  return out;
+}
+
+/** Writes the checkpoint folder `dir` atomically. */
+export function saveCheckpoint(dir: string, sae: Sae, meta: TrainerMeta, t: TrainerTensors): void {
+  writeDirAtomic(dir, (tmp) => {
+    writeSaeFiles(tmp, sae);
+    writeSafetensors(path.join(tmp, STATE_FILE), {
+      ...paramTensors('param.', t.params, meta.config),
+      ...paramTensors('adam.m.', t.adam.m, meta.config),
+      ...paramTensors('adam.v.', t.adam.v, meta.config),
+      since_fired: { dtype: 'I64', shape: [meta.config.dSae], data: BigInt64Array.from(t.sinceFired, (v) => BigInt(Math.round(v))) },
+    }, { adam_step: String(t.adam.step) });
+    writeFileAtomic(path.join(tmp, META_FILE), [Buffer.from(`${JSON.stringify(meta, null, 2)}\n`)]);
+  });
+}
+
+function readParams(w: ReturnType<typeof openSafetensors>, prefix: string, jump: boolean): HostParams {
+  return {
+    W_enc: w.readF32(`${prefix}W_enc`),
+    b_enc: w.readF32(`${prefix}b_enc`),
+    W_dec: w.readF32(`${prefix}W_dec`),
+    b_dec: w.readF32(`${prefix}b_dec`),
+    logThreshold: jump ? w.readF32(`${prefix}logThreshold`) : null,
+  };
+}
+
+/** Reads a checkpoint folder (FileFormatError naming the file when it is not one). */
+export function loadCheckpoint(dir: string): { meta: TrainerMeta; tensors: TrainerTensors } {
+  const metaFile = path.join(dir, META_FILE);
+  if (!fs.existsSync(metaFile)) throw new FileFormatError(`${metaFile}: missing, so ${dir} holds no trainer checkpoint`, 'drop --resume to start a new run, or pass the --out of the run to resume');
+  let meta: TrainerMeta;
+  try {
+    meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as TrainerMeta;
+  } catch (err) {
+    throw new FileFormatError(`${metaFile}: not valid JSON (${(err as Error).message})`, 'the checkpoint is damaged: start a new run');
+  }
+  if (meta.format !== TRAINER_FORMAT || meta.format_version !== TRAINER_FORMAT_VERSION) {
+    throw new FileFormatError(`${metaFile}: format ${String(meta.format)} version ${String(meta.format_version)}, expected ${TRAINER_FORMAT} version ${TRAINER_FORMAT_VERSION}`, 'resume with the interp version that wrote it, or start a new run');
+  }
+  const w = openSafetensors(path.join(dir, STATE_FILE));
+  const jump = meta.config.variant === 'jumprelu';
+  const since = w.readInts('since_fired').data;
+  const tensors: TrainerTensors = {
+    params: readParams(w, 'param.', jump),
+    adam: { m: readParams(w, 'adam.m.', jump), v: readParams(w, 'adam.v.', jump), step: Number(w.headers[0].metadata?.adam_step ?? meta.step) },
+    sinceFired: Float64Array.from(since),
+  };
+  return { meta, tensors };
+}
+
+/** Refuses to resume `meta` into a run of `cfg` on `hook` and `capture`, naming the first difference. */
+export function checkResumable(dir: string, meta: TrainerMeta, hook: string, cfg: TrainConfig, capture: CaptureRef): void {
+  const checks: [string, unknown, unknown][] = [
+    ['hook', meta.hook, hook],
+    ['--arch', meta.config.variant, cfg.variant],
+    ['d_in', meta.config.dIn, cfg.dIn],
+    ['--width (d_sae)', meta.config.dSae, cfg.dSae],
+    ['--k', meta.config.k, cfg.k],
+    ['--batch-tokens', meta.config.batchTokens, cfg.batchTokens],
+    ['--seed', meta.config.seed, cfg.seed],
+    ['capture model', meta.capture.modelHash, capture.modelHash],
+    ['capture dataset', meta.capture.datasetSha256, capture.datasetSha256],
+    ['capture rows', meta.capture.rows, capture.rows],
+  ];
+  for (const [field, saved, asked] of checks) {
+    if (saved !== asked) {
+      throw new UsageError(
+        `${dir}: cannot resume: the checkpoint was trained with ${field} ${JSON.stringify(saved)}, this run asks for ${JSON.stringify(asked)}`,
+        `pass the same ${field} as the checkpoint (see ${path.join(dir, META_FILE)}), or train into a new --out without --resume`,
+      );
+    }
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * `interp train-sae` and `interp sae import`. The CLI layer only parses flags, draws progress and
+ * prints; training, evaluation and I/O are library calls (trainer.ts, metrics.ts, io.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { action, printJson } from '../src/cli/action.js';
+import type { CommandSpec } from '../src/cli/command.js';
+import { parseNumberFlag } from '../src/cli/options.js';
+import { progressBar } from '../src/cli/progress.js';
+import { UsageError } from '../src/errors.js';
+import { writeFileAtomic } from '../src/model/index.js';
+import { listHookPoints, resolveHook } from '../src/runtime/hooks.js';
+import { openCapture, type Capture } from '../src/store/index.js';
+import { versions } from '../src/versions.js';
+import { SAE_VARIANTS, type SaeVariant } from './config.js';
+import { importSae, writeSaeFiles } from './io.js';
+import { lmMetricsOnHeldOut } from './lm-eval.js';
+import { evaluateSae } from './metrics.js';
+import { trainSae, type TrainProgress } from './trainer.js';
+
+interface TrainFlags {
+  capture: string;
+  hook: string;
+  out: string;
+  arch: string;
+  width?: number;
+  expansion?: number;
+  k?: number;
+  l1?: number;
+  l0?: number;
+  lr?: number;
+  tokens?: number;
+  batchTokens?: number;
+  seed: number;
+  checkpointEvery: number;
+  resume?: boolean;
+  evalFraction?: number;
+  evalTokens?: number;
+  deadTokens?: number;
+  model?: string;
+  evalSequences: number;
+  json?: boolean;
+}
+
+/** Default expansion factor d_sae / d_in (sparsify's default, 32). */
+export const DEFAULT_EXPANSION = 32;
+
+/** A capture hook from a full or short name (`resid_post.1`). */
+export function captureHook(capture: Capture, name: string): string {
+  if (capture.hooks.some((h) => h.name === name)) return name;
+  const all = listHookPoints({ nLayers: 512, features: new Set(['absolute_positions', 'rotary', 'gated_mlp', 'sequential_block']) });
+  let full = name;
+  try {
+    full = resolveHook(all, name).name;
+  } catch {
+    // not a hook name at all: the capture's error below lists what it has
+  }
+  return capture.hooks[capture.hookIndex(full)].name;
+}
+
+function progressLine(): { update: (p: TrainProgress) => void; stop: () => void } {
+  const fmt = (p: TrainProgress) => ({ loss: p.loss.toFixed(4), l0: p.l0.toFixed(1), ev: p.explainedVariance.toFixed(3), dead: (100 * p.deadFraction).toFixed(1) });
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar({ format: 'train-sae [{bar}] {value}/{total} steps | loss {loss} | L0 {l0} | EV {ev} | dead {dead}% | ETA {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+    let started = false;
+    return {
+      update(p) {
+        if (!started) { bar.start(p.steps, p.step, fmt(p)); started = true; }
+        bar.update(p.step, fmt(p));
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  let last = 0;
+  return {
+    update(p) {
+      if (Date.now() - last < 5000 && p.step < p.steps) return;
+      last = Date.now();
+      const f = fmt(p);
+      process.stderr.write(`train-sae: step ${p.step}/${p.steps} (${p.tokens} tokens) loss ${f.loss} L0 ${f.l0} EV ${f.ev} dead ${f.dead}%\n`);
+    },
+    stop() {},
+  };
+}
+
+function variantOf(arch: string): SaeVariant {
+  const v = SAE_VARIANTS.find((s) => s === arch);
+  if (!v) throw new UsageError(`--arch ${arch}: unknown SAE variant`, `use one of ${SAE_VARIANTS.join(', ')}`);
+  return v;
+}
+
+async function train(flags: TrainFlags): Promise<void> {
+  const variant = variantOf(flags.arch);
+  if (flags.width !== undefined && flags.expansion !== undefined) throw new UsageError('--width and --expansion both given', 'pass one: --width N latents, or --expansion F (N = F·d_in)');
+  if (flags.l1 !== undefined && variant !== 'relu') throw new UsageError(`--l1 applies to --arch relu, not ${variant}`, variant === 'jumprelu' ? 'use --l0 for JumpReLU' : 'drop --l1 (TopK variants set sparsity with --k)');
+  if (flags.l0 !== undefined && variant !== 'jumprelu') throw new UsageError(`--l0 applies to --arch jumprelu, not ${variant}`, 'drop --l0');
+  const capture = openCapture(flags.capture);
+  try {
+    const hook = captureHook(capture, flags.hook);
+    const d = capture.hooks[capture.hookIndex(hook)].d;
+    const dSae = flags.width ?? Math.round((flags.expansion ?? DEFAULT_EXPANSION) * d);
+    const batchTokens = flags.batchTokens ?? 4096;
+    const bar = progressLine();
+    let result;
+    try {
+      result = await trainSae({
+        capture, hook, out: flags.out, resume: flags.resume,
+        config: {
+          variant, dSae, k: flags.k, sparsityCoefficient: flags.l1 ?? flags.l0, lr: flags.lr, batchTokens, seed: flags.seed,
+          tokens: flags.tokens ?? Math.max(batchTokens, Math.floor(capture.rows / batchTokens) * batchTokens),
+          checkpointEvery: flags.checkpointEvery, evalFraction: flags.evalFraction, deadTokens: flags.deadTokens,
+        },
+        metadata: { model_name: capture.manifest.model.id, context_size: capture.manifest.context, interp_capture: path.resolve(capture.dir) },
+        progress: bar.update,
+      });
+    } finally {
+      bar.stop();
+    }
+    const evalBar = progressBar('evaluate', 'tokens');
+    const metrics = await evaluateSae(result.sae, capture, { hook, sequences: result.heldOut, maxTokens: flags.evalTokens, progress: evalBar.update });
+    evalBar.stop();
+    const lm = flags.model ? await lmMetricsOnHeldOut(flags.model, result.sae, capture, result.heldOut, flags.evalSequences) : null;
+    fs.mkdirSync(flags.out, { recursive: true });
+    writeSaeFiles(flags.out, result.sae, { sparsity: metrics.log10Density });
+    const summary = {
+      hook, arch: variant, d_in: result.config.dIn, d_sae: result.config.dSae, k: result.config.k, tokens: result.tokens, checkpoint: path.resolve(flags.out),
+      metrics: {
+        l0: metrics.l0, mse: metrics.mse, explained_variance: metrics.explainedVariance, dead_fraction: metrics.deadFraction, dense_fraction: metrics.denseFraction,
+        ce_loss_score: lm?.ceLossScore ?? null, kl_score: lm?.klScore ?? null, delta_lm_loss: lm?.deltaLmLoss ?? null,
+      },
+    };
+    const extra = { eval_tokens: metrics.tokens, cosine: metrics.cosine, norm_ratio: metrics.normRatio, histogram: metrics.histogram, seconds: result.seconds, resumed: result.resumed };
+    writeFileAtomic(path.join(flags.out, 'metrics.json'), [Buffer.from(`${JSON.stringify({ ...summary, ...extra }, null, 2)}\n`)]);
+    const manifest = {
+      kind: 'interp.sae-run', format_version: 1, model: capture.manifest.model, dataset: capture.manifest.dataset, hooks: [hook], seed: flags.seed,
+      capture: path.resolve(capture.dir), config: result.config, input_scale: result.scale, versions: versions(), command: ['interp', ...process.argv.slice(2)],
+    };
+    writeFileAtomic(path.join(flags.out, 'manifest.json'), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
+    if (flags.json) printJson(summary);
+    else process.stdout.write(`trained ${variant} SAE ${result.config.dIn}→${result.config.dSae} on ${result.tokens} tokens of ${hook} in ${result.seconds.toFixed(1)} s: held-out L0 ${metrics.l0.toFixed(1)}, EV ${metrics.explainedVariance.toFixed(4)}, dead ${(100 * metrics.deadFraction).toFixed(2)}% → ${path.resolve(flags.out)}\n`);
+  } finally {
+    capture.close();
+  }
+}
+
+const num = (flag: string, o: { min?: number; max?: number; integer?: boolean } = {}) => parseNumberFlag(flag, o);
+
+export const trainSaeCommand: CommandSpec = {
+  name: 'train-sae',
+  register(program: Command) {
+    program
+      .command('train-sae')
+      .description('train a sparse autoencoder on one hook of a capture (SAELens layout out)')
+      .requiredOption('--capture <dir>', 'capture directory (interp capture)')
+      .requiredOption('--hook <name>', 'hook to train on (full or short name, e.g. resid_post.1)')
+      .requiredOption('--out <dir>', 'run directory: the SAE (SAELens layout), metrics.json, manifest.json, checkpoint/')
+      .option('--arch <variant>', `${SAE_VARIANTS.join(', ')}`, 'topk')
+      .option('--width <n>', 'latents d_sae', num('--width', { min: 1, integer: true }))
+      .option('--expansion <f>', `d_sae / d_in (default ${DEFAULT_EXPANSION})`, num('--expansion', { min: 0.01 }))
+      .option('--k <n>', 'active latents per token (topk, batchtopk; default 32)', num('--k', { min: 1, integer: true }))
+      .option('--l1 <λ>', 'L1 coefficient (relu; default 5 on inputs scaled to E‖x‖ = √d)', num('--l1', { min: 0 }))
+      .option('--l0 <λ>', 'L0 coefficient (jumprelu; default 1)', num('--l0', { min: 0 }))
+      .option('--lr <lr>', 'Adam learning rate (default 3e-4)', num('--lr', { min: 0 }))
+      .option('--tokens <n>', 'training tokens (default: one pass over the capture)', num('--tokens', { min: 1, integer: true }))
+      .option('--batch-tokens <n>', 'tokens per step (default 4096)', num('--batch-tokens', { min: 1, integer: true }))
+      .option('--seed <n>', 'initialisation and shuffle seed', num('--seed', { min: 0, integer: true }), 0)
+      .option('--checkpoint-every <n>', 'steps between checkpoints (0: at the end only)', num('--checkpoint-every', { min: 0, integer: true }), 1000)
+      .option('--resume', 'continue from OUT/checkpoint')
+      .option('--eval-fraction <f>', 'fraction of sequences held out for evaluation (default 0.05)', num('--eval-fraction', { min: 0, max: 0.99 }))
+      .option('--eval-tokens <n>', 'evaluate on at most this many held-out tokens', num('--eval-tokens', { min: 1, integer: true }))
+      .option('--dead-tokens <n>', 'a latent is dead after this many tokens without firing (default: a tenth of the run, ≤ 10M)', num('--dead-tokens', { min: 1, integer: true }))
+      .option('--model <dir>', 'model directory: also compute CE-loss score, KL score and delta LM loss on held-out sequences')
+      .option('--eval-sequences <n>', 'held-out sequences for the CE / KL metrics', num('--eval-sequences', { min: 1, integer: true }), 64)
+      .option('--json', 'print a JSON summary on stdout')
+      .action(action((flags: TrainFlags) => train(flags)));
+  },
+};
+
+export const saeCommand: CommandSpec = {
+  name: 'sae',
+  register(program: Command) {
+    const sae = program.command('sae').description('SAE checkpoints: import from SAELens, sparsify or Gemma Scope');
+    sae
+      .command('import')
+      .description('convert an SAELens, EleutherAI sparsify or Gemma Scope (params.npz) SAE to the SAELens layout')
+      .argument('<src>', 'SAE folder, sparsify hook folder, or params.npz')
+      .requiredOption('--out <dir>', 'output folder (SAELens layout)')
+      .option('--hook <name>', 'record this hook name in cfg.json metadata')
+      .option('--model <id>', 'record this model name in cfg.json metadata')
+      .option('--json', 'print a JSON summary on stdout')
+      .action(action((src: string, flags: { out: string; hook?: string; model?: string; json?: boolean }) => {
+        const r = importSae(src, flags.out, { hook: flags.hook, model: flags.model });
+        const c = r.sae.cfg;
+        const summary = { out: path.resolve(flags.out), layout: r.layout, source: r.source, architecture: c.architecture, d_in: c.d_in, d_sae: c.d_sae, k: c.k, hook: c.metadata.hook_name || null };
+        if (flags.json) printJson(summary);
+        else process.stdout.write(`imported ${r.layout} ${c.architecture} SAE ${c.d_in}→${c.d_sae} from ${r.source} into ${summary.out}\n`);
+      }));
+  },
+};
