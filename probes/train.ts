@@ -8,7 +8,6 @@
  * training starts, and nothing is written unless `out` is given and every layer succeeded.
  */
 import * as path from 'node:path';
-import type { Progress } from '../src/cli/progress.js';
 import { getGpu, upload, type Gpu, type Tensor } from '../src/engine/index.js';
 import { UsageError } from '../src/errors.js';
 import { openCapture, type Capture } from '../src/store/index.js';
@@ -46,8 +45,8 @@ export interface TrainProbeOptions {
   readonly out?: string;
   /** Recorded in probe.json. */
   readonly command?: readonly string[];
-  /** Called with (hooks done, hooks). */
-  readonly progress?: Progress;
+  /** Called with (hooks done, hooks); the CLI draws it as a progress bar. */
+  readonly progress?: (done: number, total: number) => void;
 }
 
 /** One hook of the sweep. */
