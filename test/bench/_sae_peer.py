@@ -53,10 +53,10 @@ def main() -> None:
         loss.backward()
         with torch.no_grad():
             g = W_dec.grad
-            g -= (g * W_dec).sum(-1, keepdim=True) * W_dec  # remove the parallel component (unit rows)
+            g.sub_((g * W_dec).sum(-1, keepdim=True) * W_dec)  # remove the parallel component (unit rows)
         opt.step()
         with torch.no_grad():
-            W_dec /= W_dec.norm(dim=-1, keepdim=True)
+            W_dec.div_(W_dec.norm(dim=-1, keepdim=True))
 
     step()
     times = []
