@@ -38,7 +38,7 @@ export interface TokenProbe {
   readonly hook: string;
   readonly name: string;
   /** Probability of the concept for each row of x [n, d]. */
-  score(x: Float32Array, n: number): Float32Array;
+  score(x: Float32Array, n: number): Promise<Float32Array>;
 }
 
 export type BehaviorSpec =
@@ -150,15 +150,15 @@ export async function probeTokenScores(
     const res = await model.run(batch, { fetch: [hook], logits: false, interventions: ivs });
     const h = res.hooks.get(hook) as HostTensor;
     const d = h.shape[h.shape.length - 1];
-    chunk.forEach((c, r) => {
+    for (const [r, c] of chunk.entries()) {
       const n = c.generated.length;
       const x = new Float32Array(n * d);
       for (let i = 0; i < n; i++) {
         const k = r * batch.positions + batch.offsets[r] + c.prompt.length + i;
         x.set(h.data.subarray(k * d, (k + 1) * d), i * d);
       }
-      out.push(n ? probe.score(x, n) : new Float32Array(0));
-    });
+      out.push(n ? await probe.score(x, n) : new Float32Array(0));
+    }
   }
   return out;
 }

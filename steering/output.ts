@@ -12,7 +12,10 @@ import { behaviorName } from './behavior.js';
 import type { BehaviorSpec } from './behavior.js';
 import { coefficientName, positionsName } from './interventions.js';
 import type { SteerPositions } from './interventions.js';
-import { cosine, logitLens } from './lens.js';
+import { probeVector } from './external.js';
+import type { ProbeChoice } from './external.js';
+import { cosine, logitLens, nearestRows } from './lens.js';
+import type { Sae } from '../sae/sae.js';
 import type { LogitLens } from './lens.js';
 import { writeSteerReport } from './report.js';
 import { resultRow } from './steer.js';
@@ -29,7 +32,11 @@ export interface SteerOutputOptions {
   readonly modelId: string;
   readonly vectors: readonly SteeringVector[];
   readonly result: SteerResult;
-  readonly mode: 'add' | 'ablate' | 'ablate-all';
+  readonly mode: 'add' | 'ablate' | 'ablate-all' | 'clamp';
+  /** Probability above which monitor mode flags a token, or null without --monitor. */
+  readonly monitorThreshold: number | null;
+  /** What vector cards compare each vector with. */
+  readonly compare: { readonly probe: ProbeChoice | null; readonly sae: Sae | null };
   readonly positions: SteerPositions;
   readonly behavior: BehaviorSpec | null;
   /** Mean ‖h‖ per hook that Nx-norm coefficients referred to. */
@@ -53,12 +60,22 @@ export interface VectorCard {
   readonly lens: LogitLens;
   /** Cosine to each other vector of the run (other layers). */
   readonly cosines: readonly { readonly hook: string; readonly cosine: number }[];
+  /** Cosine to the compared probe's direction (null without one, or at another hook). */
+  readonly probeCosine: { readonly probe: string; readonly cosine: number } | null;
+  /** The SAE decoder rows most aligned with the vector (empty without an SAE of this width). */
+  readonly nearestLatents: readonly { readonly index: number; readonly cosine: number }[];
 }
 
 export interface SteerOutputs {
   readonly summary: Record<string, unknown>;
   readonly text: string;
   readonly report: string | null;
+}
+
+function probeCosine(o: SteerOutputOptions, v: SteeringVector): VectorCard['probeCosine'] {
+  const p = o.compare.probe;
+  if (!p || p.probe.d !== v.vector.length) return null;
+  return { probe: `${p.location} (${p.label}) at ${p.probe.json.hook}`, cosine: cosine(v.vector, probeVector(p)) };
 }
 
 function armJson(a: ArmResult): Record<string, unknown> {
@@ -84,6 +101,8 @@ export async function writeSteerOutputs(o: SteerOutputOptions): Promise<SteerOut
       hook: v.hook, location: v.location, method: v.json?.method ?? 'file', norm: vectorNorm(v.vector), hookMeanNorm: o.norms.get(v.hook) ?? v.json?.hook_mean_norm ?? null,
       lens: await logitLens(o.model, v.vector),
       cosines: o.vectors.filter((w) => w !== v).map((w) => ({ hook: w.hook, cosine: cosine(v.vector, w.vector) })),
+      probeCosine: probeCosine(o, v),
+      nearestLatents: o.compare.sae && o.compare.sae.cfg.d_in === v.vector.length ? nearestRows(v.vector, o.compare.sae.weights.W_dec, o.compare.sae.cfg.d_sae) : [],
     });
   }
   const manifest = {
@@ -104,6 +123,7 @@ export async function writeSteerOutputs(o: SteerOutputOptions): Promise<SteerOut
     steerability: best?.steerability ? { mean_slope: best.steerability.mean, wrong_way_fraction: best.steerability.wrongWay } : null,
     layers: r.arms.map(armJson),
     control: r.control ? armJson(r.control) : null,
+    monitor: o.monitorThreshold !== null ? monitorSummary(r, o.monitorThreshold) : null,
     out: path.resolve(o.out),
   };
   const full = {
@@ -113,9 +133,25 @@ export async function writeSteerOutputs(o: SteerOutputOptions): Promise<SteerOut
   };
   writeFileAtomic(path.join(o.out, 'steer.json'), [Buffer.from(`${JSON.stringify(full)}\n`)]);
   writeFileAtomic(path.join(o.out, 'manifest.json'), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
-  const report = o.report ? await writeSteerReport({ run: path.basename(path.resolve(o.out)), manifest, result: r, cards, model: o.model, ceBudget: o.ceBudget, behavior: o.behavior }, o.reportsDir) : null;
+  const report = o.report ? await writeSteerReport({ run: path.basename(path.resolve(o.out)), manifest, result: r, cards, model: o.model, ceBudget: o.ceBudget, behavior: o.behavior, monitorThreshold: o.monitorThreshold }, o.reportsDir) : null;
   summary.report = report;
   return { summary, text: textSummary(r, report), report };
+}
+
+/** Monitor mode: flagged tokens (score > threshold) per condition, baseline and the best arm's knee (or last coefficient). */
+function monitorSummary(r: SteerResult, threshold: number): Record<string, unknown> {
+  const flagged = (ps: readonly PromptOutcome[]) => ps.map((p) => Array.from(p.monitor ?? []).flatMap((x, i) => (x > threshold ? [i] : [])));
+  const meanScore = (ps: readonly PromptOutcome[]) => {
+    const xs = ps.flatMap((p) => Array.from(p.monitor ?? []));
+    return xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : null;
+  };
+  const best = r.arms[r.best];
+  const steered = best ? best.results[best.knee?.index ?? best.results.length - 1] : null;
+  return {
+    threshold,
+    baseline: { mean_score: meanScore(r.baseline.prompts), flagged: flagged(r.baseline.prompts) },
+    steered: steered ? { coeff: steered.coeff.value, mean_score: meanScore(steered.prompts), flagged: flagged(steered.prompts) } : null,
+  };
 }
 
 function textSummary(r: SteerResult, report: string | null): string {

@@ -26,6 +26,8 @@ export interface SteerReportInput {
   readonly model: HookedTransformer;
   readonly ceBudget: number;
   readonly behavior: BehaviorSpec | null;
+  /** Monitor mode's flag threshold, or null when no monitor probe ran. */
+  readonly monitorThreshold: number | null;
 }
 
 /** Writes the report and returns its file path. */
@@ -44,6 +46,7 @@ export async function writeSteerReport(input: SteerReportInput, reportsDir?: str
       histogramFigure({ xLabel: 'slope (behaviour per unit coefficient)', yLabel: 'prompts', series: [{ name: best.label, values: [...best.steerability.slopes] }], bins: 20 }),
     ]);
   }
+  if (input.monitorThreshold !== null) page.section('Monitor', monitorBlocks(input, best));
   page.section('Vector cards', input.cards.map(vectorCard));
   const written = await page.write({ name: `steering/${input.run}`, reportsDir });
   return written.file;
@@ -132,6 +135,28 @@ function sideBySide(input: SteerReportInput, arm: ArmResult): Block[] {
   return blocks;
 }
 
+/** Per generated token probe scores, baseline and steered, with tokens above the threshold outlined by their shading. */
+function monitorBlocks(input: SteerReportInput, arm: ArmResult | undefined): Block[] {
+  const threshold = input.monitorThreshold as number;
+  const base = input.result.baseline.prompts;
+  const steered = arm ? arm.results[arm.knee?.index ?? arm.results.length - 1] : null;
+  const flaggedShare = (ps: readonly { monitor: Float32Array | null }[]) => {
+    const xs = ps.flatMap((p) => Array.from(p.monitor ?? []));
+    return xs.length ? xs.filter((x) => x > threshold).length / xs.length : 0;
+  };
+  const blocks: Block[] = [`The monitor probe's probability per generated token (read with the same intervention as the generation). Tokens above ${threshold} are flagged: ${pct(flaggedShare(base))} of baseline tokens${steered ? `, ${pct(flaggedShare(steered.prompts))} of steered tokens (coefficient ${coefficientName(steered.coeff)})` : ''}.`];
+  base.slice(0, MAX_PROMPTS_SHOWN).forEach((b, k) => {
+    const promptIds = input.result.prompts[k];
+    const row = (o: typeof b) => {
+      const toks = tokenStrings(input.model, promptIds, o.generated);
+      return tokenText({ tokens: toks, values: o.monitor ?? new Float32Array(toks.length), scale: 'blues', range: [0, 1], valueLabel: 'probe probability', hover: Array.from(o.monitor ?? []).map((x) => (x > threshold ? 'FLAGGED' : '')) });
+    };
+    const s = steered?.prompts[k];
+    blocks.push(details(`prompt ${k + 1}`, s ? [columns([row(b), row(s)], { titles: ['baseline', 'steered'] })] : [row(b)], { open: k < 2 }));
+  });
+  return blocks;
+}
+
 function vectorCard(c: VectorCard): Block {
   const lens = (xs: VectorCard['lens']['top']) => xs.map((t) => `${t.token} (${t.logit.toFixed(2)})`).join(', ');
   return details(`${c.hook} — ${c.method}, ‖v‖ = ${num(c.norm)}`, [
@@ -142,7 +167,8 @@ function vectorCard(c: VectorCard): Block {
         ['mean ‖h‖ at the hook', c.hookMeanNorm ?? '-'], ['‖v‖ / mean ‖h‖', c.hookMeanNorm ? c.norm / c.hookMeanNorm : '-'],
         ['logit lens: top +', lens(c.lens.top)], ['logit lens: top −', lens(c.lens.bottom)],
         ...c.cosines.map((x) => [`cosine to ${x.hook} vector`, x.cosine] as [string, number]),
-        ['cosine to a probe / nearest SAE latents', 'not computed: needs the probes and SAE modules (probes/index.ts, sae/io.ts)'],
+        c.probeCosine ? [`cosine to probe ${c.probeCosine.probe}`, c.probeCosine.cosine] : ['cosine to a probe', 'none compared (pass --probe DIR)'],
+        c.nearestLatents.length ? ['nearest SAE latents (cosine)', c.nearestLatents.map((l) => `#${l.index} (${l.cosine.toFixed(3)})`).join(', ')] : ['nearest SAE latents', 'none compared (pass --sae DIR)'],
       ],
     }),
   ], { open: true });

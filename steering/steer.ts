@@ -114,7 +114,7 @@ export async function runSteer(cfg: SteerConfig): Promise<SteerResult> {
   let best = 0;
   const kneeRate = (r: ArmResult) => (r.knee ? r.results[r.knee.index].successRate ?? -1 : -2);
   arms.forEach((a, i) => { if (kneeRate(a) > kneeRate(arms[best])) best = i; });
-  const makeControl = cfg.control ? cfg.arms[best].control : null;
+  const makeControl = cfg.control && cfg.arms.length ? cfg.arms[best].control : null;
   const control = makeControl ? await runArm(cfg, makeControl(), baseSeqs, baseline, tick) : null;
   return {
     prompts: cfg.prompts,

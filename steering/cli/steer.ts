@@ -21,7 +21,9 @@ import { parseCoefficient, parsePositions, parseSweep, residualWriters, resolveS
 import type { Coefficient, SteerPositions } from '../interventions.js';
 import { hookMeanNorm } from '../metrics.js';
 import { writeSteerOutputs } from '../output.js';
-import { randomVector } from '../sources.js';
+import { chooseProbe, openSae, probeScorer } from '../external.js';
+import { decoderRow, randomVector } from '../sources.js';
+import type { Sae } from '../../sae/sae.js';
 import { runSteer } from '../steer.js';
 import type { SteerArm } from '../steer.js';
 import { loadVectors, vectorNorm } from '../vector.js';
@@ -37,6 +39,10 @@ interface SteerFlags {
   positions: string;
   ablate?: boolean;
   ablateAll?: boolean;
+  clamp?: string;
+  latent?: number;
+  probe?: string;
+  sae?: string;
   prompts: string;
   maxPrompts?: number;
   neutral?: string;
@@ -59,19 +65,20 @@ interface SteerFlags {
   download?: boolean;
 }
 
-type Mode = 'add' | 'ablate' | 'ablate-all';
+type Mode = 'add' | 'ablate' | 'ablate-all' | 'clamp';
 
 function modeOf(f: SteerFlags): Mode {
-  if (f.ablate && f.ablateAll) throw new UsageError('--ablate and --ablate-all exclude each other', 'pass one: --ablate (at the vector\'s hook) or --ablate-all (every residual writer)');
-  return f.ablateAll ? 'ablate-all' : f.ablate ? 'ablate' : 'add';
+  const modes = [f.ablate && 'ablate', f.ablateAll && 'ablate-all', f.clamp !== undefined && 'clamp'].filter((m): m is Mode => typeof m === 'string');
+  if (modes.length > 1) throw new UsageError(`${modes.map((m) => `--${m}`).join(' and ')} exclude each other`, 'pass one of --ablate, --ablate-all, --clamp (or none, for addition)');
+  return modes[0] ?? 'add';
 }
 
 function coefficientsOf(f: SteerFlags, mode: Mode): Coefficient[] {
-  if (mode !== 'add') {
+  if (mode === 'ablate' || mode === 'ablate-all') {
     if (f.coeff !== undefined || f.sweep !== undefined) throw new UsageError('directional ablation takes no coefficient', 'drop --coeff/--sweep, or steer by addition instead of --ablate');
     return [{ units: 'raw', value: 1 }];
   }
-  if ((f.coeff === undefined) === (f.sweep === undefined)) throw new UsageError('give exactly one of --coeff c and --sweep a:b:n', 'pass e.g. --coeff 4, --coeff 0.5x-norm, or --sweep 0:1x-norm:5');
+  if ((f.coeff === undefined) === (f.sweep === undefined)) throw new UsageError(`give exactly one of --coeff c and --sweep a:b:n${mode === 'clamp' ? ' (the clamp value)' : ''}`, 'pass e.g. --coeff 4, --coeff 0.5x-norm, or --sweep 0:1x-norm:5');
   return f.coeff !== undefined ? [parseCoefficient(f.coeff)] : parseSweep(f.sweep as string);
 }
 
@@ -81,7 +88,36 @@ function encodeAll(model: HookedTransformer, ds: Dataset, limit: number | undefi
 }
 
 /** One arm per vector (one per layer when a folder of vector folders is given). */
-async function buildArms(model: HookedTransformer, vectors: readonly SteeringVector[], f: SteerFlags, mode: Mode, positions: SteerPositions, normTexts: readonly (readonly number[])[]): Promise<{ arms: SteerArm[]; norms: Map<string, number> }> {
+type AddOrAblate = Exclude<Mode, 'clamp'>;
+
+/** The SAE latent a --clamp run sets, with its decoder row as the run's "vector". */
+interface ClampTarget {
+  readonly sae: Sae;
+  readonly hook: string;
+  readonly latent: number;
+  readonly vector: SteeringVector;
+}
+
+function clampTarget(f: SteerFlags): ClampTarget {
+  if (f.latent === undefined) throw new UsageError('--clamp needs --latent I (the latent to set)', 'pass e.g. --clamp sae/ --latent 12 --sweep 0:20:5');
+  const { sae, hook } = openSae(f.clamp as string);
+  const row = decoderRow(sae.weights.W_dec, sae.cfg.d_sae, sae.cfg.d_in, f.latent);
+  return { sae, hook: f.hook ?? hook, latent: f.latent, vector: { hook: f.hook ?? hook, vector: row, location: f.clamp as string, json: null } };
+}
+
+/** One arm that clamps the latent to each coefficient's value (raw units: the latent's activation). */
+function clampArms(c: ClampTarget, positions: SteerPositions): { arms: SteerArm[]; norms: Map<string, number> } {
+  const arm: SteerArm = {
+    label: `clamp latent ${c.latent} at ${c.hook}`, hooks: [c.hook], zeroIsBaseline: false, control: null,
+    make: (coeff) => {
+      if (coeff.units !== 'raw') throw new UsageError('a clamp value is an SAE latent activation, not a multiple of the residual norm', 'pass a raw --coeff or --sweep');
+      return { kind: 'clamp', hook: c.hook, sae: c.sae, latent: c.latent, value: coeff.value, positions };
+    },
+  };
+  return { arms: [arm], norms: new Map() };
+}
+
+async function buildArms(model: HookedTransformer, vectors: readonly SteeringVector[], f: SteerFlags, mode: AddOrAblate, positions: SteerPositions, normTexts: readonly (readonly number[])[]): Promise<{ arms: SteerArm[]; norms: Map<string, number> }> {
   const norms = new Map<string, number>();
   const arms: SteerArm[] = [];
   for (const [k, v] of vectors.entries()) {
@@ -104,10 +140,7 @@ async function buildArms(model: HookedTransformer, vectors: readonly SteeringVec
 
 function behaviorOf(f: SteerFlags): BehaviorSpec | null {
   if (f.behavior === undefined) return null;
-  if (f.behavior.startsWith('probe:')) {
-    // probes/index.ts (loadProbe / applyProbe) is being written beside this module.
-    throw new UsageError('--behavior probe:DIR needs the probes module (probes/index.ts), which this build does not have yet', 'use --behavior tinyworld:mood=MOOD or --behavior lexicon:FILE');
-  }
+  if (f.behavior.startsWith('probe:')) return { kind: 'probe', probe: probeScorer(chooseProbe(f.behavior.slice('probe:'.length))) };
   return parseBehavior(f.behavior);
 }
 
@@ -116,9 +149,10 @@ async function run(f: SteerFlags): Promise<void> {
   const coefficients = coefficientsOf(f, mode);
   const positions = parsePositions(f.positions);
   const behavior = behaviorOf(f);
-  if (f.monitor !== undefined) throw new UsageError('--monitor PROBE needs the probes module (probes/index.ts), which this build does not have yet', 'run without --monitor for now');
-  if (!f.vector?.length) throw new UsageError('--vector is required (a folder from `interp vector`, or a safetensors file with --hook)', 'pass --vector DIR');
-  const vectors = f.vector.flatMap((v) => loadVectors(v, f.hook));
+  const monitor = f.monitor !== undefined ? { probe: probeScorer(chooseProbe(f.monitor)), threshold: f.threshold } : null;
+  const clamp = mode === 'clamp' ? clampTarget(f) : null;
+  if (!f.vector?.length && !clamp && !monitor) throw new UsageError('--vector is required (a folder from `interp vector`, or a safetensors file with --hook)', 'pass --vector DIR (or --clamp SAE --latent I, or --monitor PROBE alone)');
+  const vectors = clamp ? [clamp.vector] : (f.vector ?? []).flatMap((v) => loadVectors(v, f.hook));
   const promptSet = resolveDataset(f.prompts);
   const neutralSet = f.neutral !== undefined ? resolveDataset(f.neutral) : null;
   const model = await HookedTransformer.load(f.model, { download: f.download });
@@ -128,15 +162,16 @@ async function run(f: SteerFlags): Promise<void> {
     const prompts = encodeAll(model, promptSet, f.maxPrompts);
     const neutral = neutralSet ? encodeAll(model, neutralSet, f.maxNeutral) : [];
     // Nx-norm refers to the mean ‖h‖ over the neutral text's tokens (BOS excluded), or the prompts' without --neutral.
-    const { arms, norms } = await buildArms(model, vectors, f, mode, positions, neutral.length ? neutral : prompts);
+    const { arms, norms } = clamp ? clampArms(clamp, positions) : await buildArms(model, vectors, f, mode as AddOrAblate, positions, neutral.length ? neutral : prompts);
     const result = await runSteer({
       model, prompts, neutral, arms, control: f.control === true, coefficients,
       generation: { maxNewTokens: f.maxNewTokens, temperature: f.temperature, topK: f.topK, topP: f.topP, seed: f.seed },
-      behavior, monitor: null, ceBudget: f.ceBudget, batchSize: f.batchSize, progress: bar.update,
+      behavior, monitor, ceBudget: f.ceBudget, batchSize: f.batchSize, progress: bar.update,
     });
     bar.stop();
     const written = await writeSteerOutputs({
-      out: f.out, model, modelId: f.model, vectors, result, mode, positions, behavior, norms,
+      out: f.out, model, modelId: f.model, vectors, result, mode, positions, behavior, norms, monitorThreshold: monitor?.threshold ?? null,
+      compare: { probe: f.probe !== undefined ? chooseProbe(f.probe) : null, sae: f.sae !== undefined ? openSae(f.sae).sae : clamp?.sae ?? null },
       prompts: { source: promptSet.source, sha256: promptSet.sha256 }, neutral: neutralSet ? { source: neutralSet.source, sha256: neutralSet.sha256 } : null,
       ceBudget: f.ceBudget, generation: { maxNewTokens: f.maxNewTokens, temperature: f.temperature, topK: f.topK ?? null, topP: f.topP ?? null, seed: f.seed },
       command: ['interp', ...process.argv.slice(2)], report: f.report, reportsDir: f.reports,
@@ -164,6 +199,10 @@ export const steerCommand: CommandSpec = {
       .option('--positions <p>', 'all, prompt, generated, or a range a:b of absolute token indices (BOS = 0)', 'all')
       .option('--ablate', 'directional ablation h − v̂v̂ᵀh at the vector\'s hook instead of addition')
       .option('--ablate-all', 'directional ablation at every hook that writes to the residual stream')
+      .option('--clamp <sae>', 'clamp an SAE latent (SAELens folder) to each coefficient value: encode, set, decode the difference')
+      .option('--latent <i>', 'the SAE latent of --clamp', parseNumberFlag('--latent', { min: 0, integer: true }))
+      .option('--probe <dir>', 'a probe (DIR or DIR:CLASS) the vector card compares the vector with')
+      .option('--sae <dir>', 'an SAE whose nearest decoder rows the vector card lists')
       .requiredOption('--prompts <file>', 'prompts: JSONL ({"text"} or {"token_ids"}), a text file, or tinyworld:NAME')
       .option('--max-prompts <n>', 'use only the first n prompts', parseNumberFlag('--max-prompts', { min: 1, integer: true }))
       .option('--neutral <file>', 'neutral text for the capability cost (ΔCE, KL), e.g. tinyworld:neutral')

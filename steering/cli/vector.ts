@@ -13,7 +13,8 @@ import { parseList, parseNumberFlag } from '../../src/cli/options.js';
 import { UsageError } from '../../src/errors.js';
 import { HookedTransformer } from '../../src/runtime/model.js';
 import { loadPairs } from '../pairs.js';
-import { firstPrincipalComponent, meanDifference, pairDifferences, parseReadPosition, randomVector, readPositionName } from '../sources.js';
+import { chooseProbe, openSae, probeVector } from '../external.js';
+import { decoderRow, firstPrincipalComponent, meanDifference, pairDifferences, parseReadPosition, randomVector, readPositionName } from '../sources.js';
 import { loadVector, saveVector } from '../vector.js';
 import type { VectorJson, VectorMethod, VectorProvenance } from '../vector.js';
 
@@ -49,16 +50,6 @@ function sourceOf(f: VectorFlags): 'pairs' | 'file' | 'probe' | 'sae' | 'random'
 async function run(f: VectorFlags): Promise<void> {
   const source = sourceOf(f);
   const command = ['interp', ...process.argv.slice(2)];
-  switch (source) {
-    case 'probe':
-      // probes/index.ts (loadProbe, probe direction) is being written beside this module.
-      throw new UsageError('--from-probe needs the probes module (probes/index.ts with loadProbe), which this build does not have yet', 'train a probe with `interp train-probe` once probes are available; meanwhile export its direction as a safetensors tensor "vector" and use --from-file FILE --hook H');
-    case 'sae':
-      // sae/io.ts (loadSae for SAELens folders) is being written beside this module.
-      throw new UsageError('--from-sae needs the SAE loader (sae/io.ts with loadSae), which this build does not have yet', 'save the decoder row as a safetensors tensor "vector" and use --from-file FILE --hook H');
-    default:
-      break;
-  }
   const model = await HookedTransformer.load(f.model, { download: f.download });
   try {
     const hooks = (f.hook ?? []).map((h) => model.hook(h).name);
@@ -84,19 +75,42 @@ async function run(f: VectorFlags): Promise<void> {
         written.push({ hook, dir: dirFor(hook), json: saveVector(dirFor(hook), hook, vector, provenance) });
       }
     } else {
-      if (hooks.length !== 1) throw new UsageError(`--${source === 'file' ? 'from-file' : 'random'} needs exactly one --hook`, 'pass --hook NAME (where the vector is applied)');
-      const hook = hooks[0];
-      const vector = source === 'file' ? loadVector(f.fromFile as string, hook).vector : randomFor(f, model.config.dModel);
+      const { hook, vector, facts } = singleSource(f, source, hooks, model);
       if (vector.length !== model.config.dModel) throw new UsageError(`the vector has ${vector.length} entries but ${hook} is ${model.config.dModel} wide`, 'use a vector made for this model');
       const provenance: VectorProvenance = {
-        method: source, positions: null, pooling: 'none', hook_mean_norm: null, model: modelId, dataset: null,
-        source: source === 'file' ? { file: path.resolve(f.fromFile as string) } : { seed: f.seed }, command,
+        method: METHOD[source], positions: null, pooling: 'none', hook_mean_norm: null, model: modelId, dataset: null,
+        source: facts, command,
       };
       written.push({ hook, dir: f.out, json: saveVector(f.out, hook, vector, provenance) });
     }
     report(f, written);
   } finally {
     await model.dispose();
+  }
+}
+
+const METHOD = { file: 'file', probe: 'probe', sae: 'sae-decoder', random: 'random' } as const satisfies Record<string, VectorMethod>;
+
+/** A vector from one file, probe, SAE row or random draw, and where it applies. */
+function singleSource(f: VectorFlags, source: keyof typeof METHOD, hooks: readonly string[], model: HookedTransformer): { hook: string; vector: Float32Array; facts: VectorProvenance['source'] } {
+  if (hooks.length > 1) throw new UsageError(`--${source} makes one vector: give at most one --hook`, 'pass one --hook NAME');
+  switch (source) {
+    case 'probe': {
+      const choice = chooseProbe(f.fromProbe as string);
+      if (choice.probe.json.capture.model.hash !== model.source.hash) throw new UsageError(`probe ${choice.location} was trained on activations of another model (hash ${choice.probe.json.capture.model.hash.slice(0, 12)}…, this model ${model.source.hash.slice(0, 12)}…)`, 'train the probe on a capture of this model');
+      return { hook: hooks[0] ?? model.hook(choice.probe.json.hook).name, vector: probeVector(choice), facts: { probe: path.resolve(choice.location), class: choice.label } };
+    }
+    case 'sae': {
+      if (f.latent === undefined) throw new UsageError('--from-sae needs --latent I (which decoder row)', 'pass e.g. --latent 123');
+      const { sae, hook } = openSae(f.fromSae as string);
+      return { hook: hooks[0] ?? model.hook(hook).name, vector: decoderRow(sae.weights.W_dec, sae.cfg.d_sae, sae.cfg.d_in, f.latent), facts: { sae: path.resolve(f.fromSae as string), latent: f.latent } };
+    }
+    case 'file':
+    case 'random': {
+      if (hooks.length !== 1) throw new UsageError(`--${source === 'file' ? 'from-file' : 'random'} needs --hook`, 'pass --hook NAME (where the vector is applied)');
+      if (source === 'file') return { hook: hooks[0], vector: loadVector(f.fromFile as string, hooks[0]).vector, facts: { file: path.resolve(f.fromFile as string) } };
+      return { hook: hooks[0], vector: randomFor(f, model.config.dModel), facts: { seed: f.seed } };
+    }
   }
 }
 
@@ -129,7 +143,7 @@ export const vectorCommand: CommandSpec = {
       .option('--positive-field <name>', 'JSONL field of the positive text', 'positive')
       .option('--negative-field <name>', 'JSONL field of the negative text', 'negative')
       .option('--from-file <file>', 'a safetensors file with one tensor "vector" [d] (or another vector folder)')
-      .option('--from-probe <dir>', 'a probe folder (its direction in raw activation space)')
+      .option('--from-probe <dir>', 'a probe folder, DIR or DIR:CLASS for one-vs-rest probes (its direction in raw activation space)')
       .option('--from-sae <dir>', 'an SAE folder (SAELens layout); with --latent, its decoder row')
       .option('--latent <i>', 'SAE latent index', parseNumberFlag('--latent', { min: 0, integer: true }))
       .option('--random', 'a random direction (control); needs --norm')
