@@ -1,0 +1,70 @@
+/** SAE kernels (sae/kernels) against their TypeScript references. */
+import { describe, expect, it } from 'vitest';
+import { scope, upload, zeros } from '../../src/engine/index.js';
+import { projectRows, projectRowsReference, scaleRowsAdd, scaleRowsAddReference } from '../../sae/kernels/decoder.js';
+import { logThresholdBackward, logThresholdBackwardReference } from '../../sae/kernels/jumprelu_l0.js';
+import { countDense, countDenseReference, countSparse, countSparseReference, scatterDense, scatterDenseReference } from '../../sae/kernels/latents.js';
+import { expectClose, gpuOrSkip, randomArray, rng } from '../engine/helpers.js';
+
+const { gpu, reason } = await gpuOrSkip();
+
+describe.skipIf(!gpu)(`SAE kernels on WebGPU${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  for (const [rows, cols, k] of [[1, 1, 1], [7, 13, 3], [65, 300, 8]] as const) {
+    it(`latent counts (dense and sparse, accumulated) and scatter for [${rows}, ${cols}], k ${k}`, async () => {
+      const next = rng(rows * 31 + cols);
+      const f = randomArray(next, rows * cols, -1, 1);
+      const idx = Uint32Array.from({ length: rows * k }, (_, i) => (Math.floor(i / k) * 7 + (i % k) * 5) % cols);
+      const vals = randomArray(next, rows * k, -0.5, 1);
+      const dense0 = randomArray(next, rows * cols);
+      const out = scope(() => {
+        const counts = zeros(gpu!, [cols], 'u32');
+        countDense(counts, upload(gpu!, f, [rows, cols]));
+        countSparse(counts, upload(gpu!, vals, [rows, k]), upload(gpu!, idx, [rows, k], 'u32'));
+        const dense = upload(gpu!, dense0, [rows, cols]);
+        if (cols >= 5 * k) scatterDense(dense, upload(gpu!, vals, [rows, k]), upload(gpu!, idx, [rows, k], 'u32'));
+        return { counts, dense };
+      });
+      const counts = (await out.counts.download()) as Uint32Array;
+      const dense = (await out.dense.download()) as Float32Array;
+      out.counts.dispose();
+      out.dense.dispose();
+      const want = countDenseReference(f, rows, cols).map((c, i) => c + countSparseReference(vals, idx, cols)[i]);
+      expect([...counts]).toEqual([...want]);
+      expectClose(dense, cols >= 5 * k ? scatterDenseReference(dense0, vals, idx, rows, cols, k) : dense0, 1e-6, 1e-6, 'scatter');
+    });
+  }
+
+  it('decoder-row projection and per-row scaled add', async () => {
+    const [rows, cols] = [37, 19];
+    const next = rng(5);
+    const g = randomArray(next, rows * cols);
+    const w = randomArray(next, rows * cols);
+    const s = randomArray(next, rows);
+    const out = scope(() => {
+      const a = upload(gpu!, g, [rows, cols]);
+      const b = upload(gpu!, g, [rows, cols]);
+      const wt = upload(gpu!, w, [rows, cols]);
+      projectRows(a, wt);
+      scaleRowsAdd(b, wt, upload(gpu!, s, [rows]), 0.7);
+      return { a, b };
+    });
+    expectClose((await out.a.download()) as Float32Array, projectRowsReference(g, w, rows, cols), 1e-5, 1e-4, 'project');
+    expectClose((await out.b.download()) as Float32Array, scaleRowsAddReference(g, w, s, 0.7, rows, cols), 1e-5, 1e-4, 'scale add');
+    out.a.dispose();
+    out.b.dispose();
+  });
+
+  it('JumpReLU d log θ (reconstruction + L0 straight-through window)', async () => {
+    const [rows, cols] = [50, 23];
+    const next = rng(9);
+    const pre = randomArray(next, rows * cols, 0, 0.4);
+    const theta = randomArray(next, cols, 0.1, 0.3);
+    const dth = randomArray(next, cols);
+    const t = scope(() => logThresholdBackward(upload(gpu!, pre, [rows, cols]), upload(gpu!, theta, [cols]), upload(gpu!, dth, [cols]), 0.05, 0.3));
+    const got = (await t.download()) as Float32Array;
+    t.dispose();
+    const want = logThresholdBackwardReference(pre, theta, dth, rows, cols, 0.05, 0.3);
+    expect(want.some((v, i) => Math.abs(v - theta[i] * dth[i]) > 1e-6)).toBe(true); // the window is hit
+    expectClose(got, want, 1e-5, 1e-4, 'd log θ');
+  });
+});
