@@ -120,7 +120,7 @@ async function train(flags: TrainFlags): Promise<void> {
       bar.stop();
     }
     const evalBar = progressBar('evaluate', 'tokens');
-    const metrics = await evaluateSae(result.sae, capture, { hook, sequences: result.heldOut, maxTokens: flags.evalTokens, progress: evalBar.update });
+    const metrics = await evaluateSae(result.sae, capture, { hook, sequences: result.heldOut, maxTokens: flags.evalTokens, expectedTokens: result.heldOutTokens, progress: evalBar.update });
     evalBar.stop();
     const lm = flags.model ? await lmMetricsOnHeldOut(flags.model, result.sae, capture, result.heldOut, flags.evalSequences) : null;
     fs.mkdirSync(flags.out, { recursive: true });

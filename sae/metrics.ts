@@ -33,6 +33,8 @@ export interface EvaluateOptions {
   /** Histogram bins over log10 density in [-10, 0] (default 40). */
   readonly bins?: number;
   readonly progress?: Progress;
+  /** Tokens the selection holds, for progress only (default the capture's rows). */
+  readonly expectedTokens?: number;
 }
 
 export interface DensityHistogram {
@@ -135,7 +137,7 @@ export async function evaluateSae(sae: Sae, capture: Capture, options: EvaluateO
   const g = uploadSae(gpu, sae);
   const counts = zeros(gpu, [m], 'u32');
   const sums = new Sums(d, m);
-  const total = options.maxTokens ?? capture.rows;
+  const total = Math.min(options.maxTokens ?? Infinity, options.expectedTokens ?? capture.rows);
   try {
     for (const batch of selectedRows(capture, hook, d, options)) {
       const xhat = scope(() => {

@@ -58,6 +58,8 @@ export interface TrainSaeResult {
   readonly seconds: number;
   /** Held-out sequence predicate used (for evaluation). */
   readonly heldOut: (seq: number) => boolean;
+  /** Rows of the held-out sequences (the evaluation set's size). */
+  readonly heldOutTokens: number;
   /** Input scale s the SAE was trained under (folded into the saved weights). */
   readonly scale: number;
 }
@@ -219,10 +221,10 @@ export async function trainSae(o: TrainSaeOptions): Promise<TrainSaeResult> {
   const started = performance.now();
   const s = await prepare(o);
   const heldOut = heldOutSequences(s.cfg.evalFraction);
+  const heldOutMask = heldOutRows(o.capture, heldOut);
   try {
     const stream = trainBatches(o.capture, {
-      hook: o.hook, d: s.cfg.dIn, batchRows: s.cfg.batchTokens, seed: s.cfg.seed, scale: s.scale,
-      heldOut: heldOutRows(o.capture, heldOut), start: s.at,
+      hook: o.hook, d: s.cfg.dIn, batchRows: s.cfg.batchTokens, seed: s.cfg.seed, scale: s.scale, heldOut: heldOutMask, start: s.at,
     });
     while (s.step < s.steps) {
       const batch = stream.next().value as TrainBatch; // nextBatch
@@ -234,7 +236,7 @@ export async function trainSae(o: TrainSaeOptions): Promise<TrainSaeResult> {
     stream.return(undefined);
     await writeCheckpoint(s, o);
     const sae = await currentSae(s, o);
-    return { sae, config: s.cfg, steps: s.step, tokens: s.step * s.cfg.batchTokens, resumed: o.resume === true, seconds: (performance.now() - started) / 1000, heldOut, scale: s.scale };
+    return { sae, config: s.cfg, steps: s.step, tokens: s.step * s.cfg.batchTokens, resumed: o.resume === true, seconds: (performance.now() - started) / 1000, heldOut, heldOutTokens: heldOutMask.reduce((a, v) => a + v, 0), scale: s.scale };
   } finally {
     disposeAdamStates(s.adam);
     for (const t of [s.params.W_enc, s.params.b_enc, s.params.W_dec, s.params.b_dec, s.params.logThreshold]) t?.dispose();
