@@ -1,8 +1,9 @@
 """Peer for `npm run bench -- engine`: PyTorch matmul GFLOPS on the CPU, one JSON object per line.
 
 Usage: python3 _engine_peer.py M,K,N,VARIANT[,REPEATS] ...   (VARIANT: NN, TN = A transposed, NT = B transposed)
-Prints {"peer": ..., "blas": ..., "threads": ...} first, then {"case": ..., "gflops": ...} per case
-(median of REPEATS timed runs after one warm-up). Debian's python3-torch must use OpenBLAS
+Prints {"peer": ..., "blas": ..., "threads": ...} first, then {"case": ..., "gflops": ...,
+"gflop_per_cpu_s": ...} per case (median of REPEATS timed runs after one warm-up; work per
+CPU-second of the process over those runs, which other load on the machine affects less). Debian's python3-torch must use OpenBLAS
 (libopenblas0-pthread); the first line says which BLAS library the process actually loaded.
 """
 import json
@@ -40,13 +41,16 @@ def main() -> None:
 
         run()
         times = []
+        cpu_start = time.process_time()
         for _ in range(repeats):
             start = time.perf_counter()
             run()
             times.append(time.perf_counter() - start)
+        cpu = time.process_time() - cpu_start
         times.sort()
         median = times[len(times) // 2]
-        print(json.dumps({"case": spec, "gflops": 2 * m * k * n / median / 1e9, "median_s": median}), flush=True)
+        flop = 2 * m * k * n
+        print(json.dumps({"case": spec, "gflops": flop / median / 1e9, "median_s": median, "gflop_per_cpu_s": flop * repeats / cpu / 1e9}), flush=True)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 interface PeerResult {
   readonly name: string | null;
+  /** Median GFLOPS by case label. */
   readonly gflops: Map<string, number>;
+  /** GFLOP per CPU-second of the peer process by case label. */
+  readonly perCpu: Map<string, number>;
   readonly note?: string;
 }
 
@@ -46,16 +49,20 @@ function runPeer(cases: readonly MatmulCase[]): PeerResult {
   const args = cases.map((c) => `${c.m},${c.k},${c.n},${c.variant},${c.repeats}`);
   const result = spawnSync(python, [script, ...args], { encoding: 'utf8', timeout: 900_000 });
   if (result.status !== 0) {
-    return { name: null, gflops: new Map(), note: `peer failed: ${(result.stderr || String(result.error)).trim().split('\n').at(-1)}` };
+    return { name: null, gflops: new Map(), perCpu: new Map(), note: `peer failed: ${(result.stderr || String(result.error)).trim().split('\n').at(-1)}` };
   }
-  const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { peer?: string; case?: string; gflops?: number });
-  const gflops = new Map<string, number>();
-  for (const line of lines) if (line.case && line.gflops) gflops.set(line.case, line.gflops);
-  const byLabel = new Map(cases.map((c) => [label(c), gflops.get(`${c.m},${c.k},${c.n},${c.variant},${c.repeats}`) ?? NaN]));
-  return { name: lines[0]?.peer ?? null, gflops: byLabel };
+  const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { peer?: string; case?: string; gflops?: number; gflop_per_cpu_s?: number });
+  const byCase = new Map(lines.filter((l) => l.case).map((l) => [l.case!, l]));
+  const key = (c: MatmulCase): string => `${c.m},${c.k},${c.n},${c.variant},${c.repeats}`;
+  return {
+    name: lines[0]?.peer ?? null,
+    gflops: new Map(cases.map((c) => [label(c), byCase.get(key(c))?.gflops ?? NaN])),
+    perCpu: new Map(cases.map((c) => [label(c), byCase.get(key(c))?.gflop_per_cpu_s ?? NaN])),
+  };
 }
 
-async function timeMatmul(c: MatmulCase): Promise<number> {
+/** Median GFLOPS, and GFLOP per CPU-second of this process (Dawn and lavapipe's threads included). */
+async function timeMatmul(c: MatmulCase): Promise<{ gflops: number; perCpu: number }> {
   const gpu = await getGpu();
   const a = empty(gpu, c.variant === 'TN' ? [c.k, c.m] : [c.m, c.k]);
   const b = empty(gpu, c.variant === 'NT' ? [c.n, c.k] : [c.k, c.n]);
@@ -66,14 +73,17 @@ async function timeMatmul(c: MatmulCase): Promise<number> {
   matmul(a, b, options);
   await sync(gpu);
   const times: number[] = [];
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < c.repeats; i++) {
     const start = performance.now();
     matmul(a, b, options);
     await sync(gpu);
     times.push(performance.now() - start);
   }
+  const cpu = process.cpuUsage(cpuStart);
   for (const t of [a, b, out]) t.dispose();
-  return (2 * c.m * c.k * c.n) / (median(times) / 1000) / 1e9;
+  const flop = 2 * c.m * c.k * c.n;
+  return { gflops: flop / (median(times) / 1000) / 1e9, perCpu: (flop * c.repeats) / ((cpu.user + cpu.system) / 1e6) / 1e9 };
 }
 
 const rssMiB = (): number => process.memoryUsage().rss / 2 ** 20;
@@ -120,11 +130,15 @@ export const run: BenchRun = async function* (args) {
   yield { bench: 'engine', case: `machine: ${cpus().length} CPUs, ${(await getGpu()).profile.description}`, metric: 'load_average_1m_at_start', value: loadavg()[0], unit: 'tasks', peer: null, peer_value: null, ratio: null };
   const peer = runPeer(cases);
   if (peer.note) process.stderr.write(`engine bench: ${peer.note}\n`);
-  for (const c of cases) {
-    const value = await timeMatmul(c);
-    const peerValue = peer.gflops.get(label(c));
+  const compared = (c: MatmulCase, metric: string, unit: string, value: number, peerValue: number | undefined): BenchRow => {
     const has = peer.name !== null && peerValue !== undefined && Number.isFinite(peerValue);
-    yield { bench: 'engine', case: label(c), metric: 'GFLOPS', value, unit: 'GFLOPS', peer: has ? peer.name : null, peer_value: has ? peerValue! : null, ratio: has ? value / peerValue! : null };
+    return { bench: 'engine', case: label(c), metric, value, unit, peer: has ? peer.name : null, peer_value: has ? peerValue! : null, ratio: has ? value / peerValue! : null };
+  };
+  for (const c of cases) {
+    const { gflops, perCpu } = await timeMatmul(c);
+    yield compared(c, 'GFLOPS', 'GFLOPS', gflops, peer.gflops.get(label(c)));
+    // Work per CPU-second: less sensitive to other load on a shared machine than wall time.
+    yield compared(c, 'GFLOP_per_cpu_second', 'GFLOP/cpu-s', perCpu, peer.perCpu.get(label(c)));
   }
   yield* trainingLoop(steps);
 };
