@@ -16,7 +16,7 @@
  */
 import { ShapeMismatchError, UsageError } from '../src/errors.js';
 
-/** Architectures of a saved SAE (cfg.json `architecture`). */
+/** Architectures of a saved SAE (cfg.json `architecture`; relu is written as SAELens' "standard", see io.ts). */
 export type SaeArchitecture = 'relu' | 'topk' | 'jumprelu';
 
 /** cfg.json in SAELens 6's inference format; field names are SAELens' own. */
