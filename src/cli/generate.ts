@@ -2,7 +2,11 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { generate } from '../runtime/generate.js';
+import type { Intervention } from '../runtime/interventions.js';
 import { HookedTransformer } from '../runtime/model.js';
+import { compileIntervention, parseCoefficient, parsePositions, resolveScale } from '../../steering/interventions.js';
+import { hookMeanNorm } from '../../steering/metrics.js';
+import { loadVector } from '../../steering/vector.js';
 import { action, printJson } from './action.js';
 import type { CommandSpec } from './command.js';
 import { parseIdList, parseNumberFlag } from './options.js';
@@ -19,6 +23,30 @@ interface GenerateFlags {
   stop?: string[];
   json?: boolean;
   download?: boolean;
+  steer?: string;
+  coeff?: string;
+  positions: string;
+  hook?: string;
+}
+
+/**
+ * The interventions of `--steer VECTOR --coeff c [--positions p] [--hook H]`: c·v added at the
+ * vector's hook (or H). An `Nx-norm` coefficient is N times the mean ‖h‖ at the hook over this
+ * prompt's tokens except BOS (one-off use has no other text to measure it on).
+ */
+async function steering(model: HookedTransformer, prompt: readonly number[], flags: GenerateFlags): Promise<Intervention[]> {
+  if (flags.steer === undefined) {
+    if (flags.coeff !== undefined || flags.hook !== undefined) throw new UsageError('--coeff and --hook only apply with --steer VECTOR', 'add --steer DIR, or drop them');
+    return [];
+  }
+  if (flags.coeff === undefined) throw new UsageError('--steer needs --coeff (raw, or Nx-norm)', 'pass e.g. --coeff 4 or --coeff 0.5x-norm');
+  const vector = loadVector(flags.steer, flags.hook);
+  const hook = model.hook(vector.hook).name;
+  if (vector.vector.length !== model.config.dModel) throw new UsageError(`${flags.steer}: the vector has ${vector.vector.length} entries, the model's d_model is ${model.config.dModel}`, 'use a vector made for this model');
+  const coeff = parseCoefficient(flags.coeff);
+  const meanNorm = coeff.units === 'norm' ? await hookMeanNorm(model, hook, [prompt]) : null;
+  if (meanNorm === 0) throw new UsageError('--coeff Nx-norm needs a prompt with at least one token after BOS to measure the residual norm', 'use a raw --coeff, or a longer prompt');
+  return compileIntervention({ kind: 'add', hooks: [hook], vector: vector.vector, scale: resolveScale(coeff, vector.vector, meanNorm), positions: parsePositions(flags.positions) }, [prompt.length]);
 }
 
 async function run(flags: GenerateFlags): Promise<void> {
@@ -33,6 +61,7 @@ async function run(flags: GenerateFlags): Promise<void> {
     topP: flags.topP,
     seed: flags.seed,
     stopStrings: flags.stop,
+    interventions: await steering(model, prompt, flags),
   });
   await model.dispose();
   const seq = out.sequences[0];
@@ -56,6 +85,10 @@ export const generateCommand: CommandSpec = {
       .option('--seed <s>', 'sampling seed', parseNumberFlag('--seed', { integer: true }), 0)
       .option('--stop <string...>', 'stop when the continuation contains one of these strings')
       .option('--download', 'download a hub id that is not in the Hugging Face cache')
+      .option('--steer <vector>', 'add a steering vector: a folder from `interp vector`, or a safetensors file with one tensor "vector" [d] (needs --hook)')
+      .option('--coeff <c>', 'steering coefficient: raw (adds c·v) or Nx-norm (N·mean‖h‖ over the prompt, along v̂)')
+      .option('--positions <p>', 'steered positions: all, prompt, generated, or a range a:b (absolute, BOS = 0)', 'all')
+      .option('--hook <name>', 'where the vector goes (required for a plain safetensors file; overrides a vector folder\'s hook)')
       .option('--json', 'print {"ids","text"} on stdout')
       .action(action((flags: GenerateFlags) => run(flags)));
   },
