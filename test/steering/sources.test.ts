@@ -118,7 +118,7 @@ describe('sweep reading', () => {
     expect(frontier(points)).toEqual([0, 1, 2, 4]); // 3 has the success of 2 at a higher cost
     expect(frontier([...points, { coeff: 5, successRate: 0.5, behavior: 0, ceDelta: 0.9 }])).not.toContain(5);
     expect(slope([0, 1, 2], [1, 3, 5])).toBeCloseTo(2, 10);
-    const s = steerability([0, 1, 2], [[0, 0, 1], [1, 0, 0], [2, 0, 2]]);
+    const s = steerability([0, 1, 2], [[1, 0, 0], [0, 1, 0], [0, 2, 0]]); // [coefficient][prompt]
     expect(s.slopes.map((x) => Math.sign(x))).toEqual([-1, 1, 0]);
     expect(s.wrongWay).toBeCloseTo(1 / 3, 10);
   });
