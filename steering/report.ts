@@ -125,7 +125,7 @@ function sideBySide(input: SteerReportInput, arm: ArmResult): Block[] {
     const sTok = tokenStrings(input.model, promptIds, s.generated);
     const differs = s.generated.map((id, i) => (b.generated[i] === id ? 0 : 1));
     const title = tok ? tok.decode([...promptIds]) : promptIds.join(' ');
-    blocks.push(details(`${k + 1}. ${title.slice(-120)}  —  baseline ${verdict(b.success)} · steered ${verdict(s.success)}`, [
+    blocks.push(details(`${k + 1}. ${title.length > 120 ? `…${title.slice(-119)}` : title}  —  baseline ${verdict(b.success)} · steered ${verdict(s.success)}`, [
       columns([
         tokenText({ tokens: bTok, values: s.kl, scale: 'blues', range: [0, klMax], valueLabel: 'KL(base ‖ steered)', hover: bTok.map((_, i) => `steered: ${sTok[i] ?? '(ended)'}`) }),
         tokenText({ tokens: sTok, values: differs, scale: 'blues', range: [0, 1.5], valueLabel: 'differs from baseline', hover: sTok.map((_, i) => `baseline: ${bTok[i] ?? '(ended)'}`), legend: false }),
