@@ -6,8 +6,8 @@
 import { UsageError } from '../src/errors.js';
 import { applyProbe, loadProbe, probeDirection } from '../probes/index.js';
 import type { Probe } from '../probes/index.js';
-import { loadSae } from '../sae/io.js';
-import type { Sae } from '../sae/sae.js';
+import { loadSae } from '../sae/index.js';
+import type { Sae } from '../sae/index.js';
 import type { TokenProbe } from './behavior.js';
 
 /** A probe and the class whose probability or direction is used. */

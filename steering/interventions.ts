@@ -20,8 +20,8 @@ import { phasePositions } from '../src/runtime/generate.js';
 import { hookName } from '../src/runtime/hooks.js';
 import type { HookFunction, Intervention, PositionSelector } from '../src/runtime/interventions.js';
 import type { HookedTransformer } from '../src/runtime/model.js';
-import type { Sae } from '../sae/sae.js';
-import { encodeReference } from '../sae/sae.js';
+import { encodeReference } from '../sae/index.js';
+import type { Sae } from '../sae/index.js';
 import { vectorNorm } from './vector.js';
 
 /** A coefficient: raw (adds c·v) or a multiple of the hook's mean residual norm (adds c·‖h̄‖·v̂). */

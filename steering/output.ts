@@ -15,7 +15,7 @@ import type { SteerPositions } from './interventions.js';
 import { probeVector } from './external.js';
 import type { ProbeChoice } from './external.js';
 import { cosine, logitLens, nearestRows } from './lens.js';
-import type { Sae } from '../sae/sae.js';
+import type { Sae } from '../sae/index.js';
 import type { LogitLens } from './lens.js';
 import { writeSteerReport } from './report.js';
 import { resultRow } from './steer.js';

@@ -23,7 +23,7 @@ import { hookMeanNorm } from '../metrics.js';
 import { writeSteerOutputs } from '../output.js';
 import { chooseProbe, openSae, probeScorer } from '../external.js';
 import { decoderRow, randomVector } from '../sources.js';
-import type { Sae } from '../../sae/sae.js';
+import type { Sae } from '../../sae/index.js';
 import { runSteer } from '../steer.js';
 import type { SteerArm } from '../steer.js';
 import { loadVectors, vectorNorm } from '../vector.js';
