@@ -4,18 +4,19 @@
  * `scope()`: everything returned is a fresh tensor, everything else is freed at the scope's end.
  *
  * Vocabulary: B = tokens in the batch, d = d_in, m = d_sae, k = active latents per token.
- * TopK decodes sparsely: the decoder reads, and its gradient writes, only the k selected rows
- * of W_dec per token (engine gatherDecode / gatherDecodeBackward); its encoder gradient is the
- * same scatter on the transposed layout, so no [B, m] gradient is ever formed.
+ * TopK and BatchTopK decode sparsely: the decoder reads, and its gradient writes, only the
+ * selected rows of W_dec per token (engine gatherDecode / gatherDecodeBackward); the encoder
+ * gradient is the same scatter on the transposed layout, so no [B, m] gradient is ever formed.
+ * BatchTopK first selects its batch (batchTopkSelection, which reads the widest row back).
  */
 import {
   batchTopk, binary, empty, gatherDecode, gatherDecodeBackward, jumpreluBackward, jumpreluForward, matmul, mse,
-  reduce, reluBackward, reluForward, topk, transpose, unary, upload, zeros, type Tensor,
+  reduce, reluBackward, reluForward, scope, topk, transpose, unary, upload, zeros, type Tensor,
 } from '../src/engine/index.js';
 import type { TrainConfig } from './config.js';
 import { scaleRowsAdd } from './kernels/decoder.js';
 import { logThresholdBackward } from './kernels/jumprelu_l0.js';
-import { countDense, countSparse, scatterDense } from './kernels/latents.js';
+import { countDense, countRows, countSparse } from './kernels/latents.js';
 import type { SaeParams } from './params.js';
 
 /** Dead latents for AuxK this step. */
@@ -33,6 +34,8 @@ export interface StepInput {
   readonly lambda: number;
   /** Dead latents (topk, batchtopk), or null when none are dead. */
   readonly dead: DeadLatents | null;
+  /** BatchTopK only: the batch's selection (batchTopkSelection). */
+  readonly selection?: BatchSelection | null;
 }
 
 export interface Grads {
@@ -101,35 +104,102 @@ function auxK(cfg: TrainConfig, p: SaeParams, pre: Tensor, x: Tensor, xhat: Tens
   return { loss: unary('affine', r.loss, { alpha: cfg.dIn * coef }), values: chosen.values, indices: chosen.indices, dValues: g.dVals };
 }
 
-/** TopK step: sparse decode, sparse decoder and encoder gradients. */
-function topkStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
+/** The latents a sparse step decodes: k per row (TopK) or the batch's selection (BatchTopK). */
+interface SparseLatents {
+  /** [B, m] pre-activations (AuxK reads them). */
+  readonly pre: Tensor;
+  /** [B, w] activations ≥ 0 and [B, w] u32 their latents; entries of value 0 decode nothing. */
+  readonly values: Tensor;
+  readonly indices: Tensor;
+  /** [B, w] what ReLU saw (its backward masks by it > 0). */
+  readonly mask: Tensor;
+  readonly batchThreshold: Tensor | null;
+}
+
+/**
+ * The sparse step (TopK, BatchTopK): gather decode, and decoder and encoder gradients as
+ * scatters over the selected latents only — no [B, m] gradient is formed.
+ */
+function sparseStep(cfg: TrainConfig, p: SaeParams, input: StepInput, xc: Tensor, sel: SparseLatents): StepOutput {
   const { x } = input;
   const [B, d, m] = [x.shape[0], cfg.dIn, cfg.dSae];
-  // forward
-  const xc = binary('sub', x, p.b_dec); // [B, d]
-  const pre = matmul(xc, p.W_enc, { bias: p.b_enc }); // [B, m]
-  const top = topk(pre, cfg.k!); // [B, k]
-  const vals = reluForward(top.values);
-  const xhat = binary('add', gatherDecode(vals, top.indices, p.W_dec), p.b_dec); // [B, d]
-  // loss
+  const { values, indices } = sel;
+  // forward and loss
+  const xhat = binary('add', gatherDecode(values, indices, p.W_dec), p.b_dec); // [B, d]
   const rec = reconstruction(xhat, x, d);
   // backward: decoder rows (only the selected ones change), then the encoder through the same scatter
-  const g = gatherDecodeBackward(rec.dy, vals, top.indices, p.W_dec); // dVals [B, k], dW [m, d]
-  const aux = input.dead ? auxK(cfg, p, pre, x, xhat, input.dead, g.dW) : null;
-  const dTop = reluBackward(g.dVals, top.values);
+  const g = gatherDecodeBackward(rec.dy, values, indices, p.W_dec); // dVals [B, w], dW [m, d]
+  const aux = input.dead ? auxK(cfg, p, sel.pre, x, xhat, input.dead, g.dW) : null;
+  const dSel = reluBackward(g.dVals, sel.mask);
   const ones = upload(x.gpu, new Float32Array(B).fill(1), [B, 1]);
-  const dWencT = gatherDecodeBackward(xc, dTop, top.indices, p.W_dec).dW; // [m, d] = (Σ dpre ⊗ xc)ᵀ
+  const dWencT = gatherDecodeBackward(xc, dSel, indices, p.W_dec).dW; // [m, d] = (Σ dpre ⊗ xc)ᵀ
   const column = zeros(x.gpu, [m, 1]); // stands for W in the column-sum scatter (its dVals are unused)
-  const dbEncCol = gatherDecodeBackward(ones, dTop, top.indices, column).dW; // [m, 1] = Σ_b dpre
+  const dbEncCol = gatherDecodeBackward(ones, dSel, indices, column).dW; // [m, 1] = Σ_b dpre
   if (aux) {
     gatherDecodeBackward(xc, aux.dValues, aux.indices, p.W_dec, dWencT);
     gatherDecodeBackward(ones, aux.dValues, aux.indices, column, dbEncCol);
   }
   const counts = zeros(x.gpu, [m], 'u32');
-  countSparse(counts, vals, top.indices);
+  countSparse(counts, values, indices);
   const dbDec = encoderBiasGrad(p, dbEncCol, reduce(rec.dy, 'sum', 'cols'));
   const grads: Grads = { W_enc: transpose(dWencT), b_enc: reshaped(dbEncCol, [m]), W_dec: g.dW, b_dec: dbDec, logThreshold: null };
-  return { mse: rec.loss, sparsity: null, aux: aux?.loss ?? null, counts, batchThreshold: null, grads };
+  return { mse: rec.loss, sparsity: null, aux: aux?.loss ?? null, counts, batchThreshold: sel.batchThreshold, grads };
+}
+
+/** TopK: the k largest pre-activations of each row, through ReLU (Gao et al. 2024). */
+function topkStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
+  const xc = binary('sub', input.x, p.b_dec); // [B, d]
+  const pre = matmul(xc, p.W_enc, { bias: p.b_enc }); // [B, m]
+  const top = topk(pre, cfg.k!); // [B, k]
+  return sparseStep(cfg, p, input, xc, { pre, values: reluForward(top.values), indices: top.indices, mask: top.values, batchThreshold: null });
+}
+
+/** BatchTopK's selection of a batch, made before its step (see batchTopkSelection). */
+export interface BatchSelection {
+  /** [B, m] pre-activations. */
+  readonly pre: Tensor;
+  /** [B, w] kept activations per row, descending (w = the widest row; zeros pad narrower rows). */
+  readonly values: Tensor;
+  /** [B, w] u32 */
+  readonly indices: Tensor;
+  /** [1] the (k·B)-th largest activation of the batch. */
+  readonly threshold: Tensor;
+}
+
+/**
+ * BatchTopK (Bussmann et al. 2024): keep the k·B largest of max(pre, 0) over the batch, then
+ * gather each row's kept latents into [B, w] with w the widest row, so decode and gradients
+ * stay sparse. w is read back from the GPU (one wait), which is why this runs before the step,
+ * outside its scope. The caller disposes pre, values and indices (disposeSelection).
+ */
+export async function batchTopkSelection(cfg: TrainConfig, p: SaeParams, x: Tensor): Promise<BatchSelection> {
+  const B = x.shape[0];
+  const first = scope(() => {
+    const pre = matmul(binary('sub', x, p.b_dec), p.W_enc, { bias: p.b_enc });
+    const kept = batchTopk(reluForward(pre), cfg.k!);
+    const perRow = zeros(x.gpu, [B], 'u32');
+    countRows(perRow, kept.values);
+    return { pre, kept: kept.values, threshold: kept.threshold, perRow };
+  });
+  const widths = (await first.perRow.download()) as Uint32Array;
+  first.perRow.dispose();
+  const w = Math.max(1, widths.reduce((a, v) => Math.max(a, v), 0));
+  const top = scope(() => topk(first.kept, w));
+  first.kept.dispose();
+  return { pre: first.pre, values: top.values, indices: top.indices, threshold: first.threshold };
+}
+
+/** Frees what batchTopkSelection returned (the threshold moves on to the step's output). */
+export function disposeSelection(sel: BatchSelection | null): void {
+  if (!sel) return;
+  for (const t of [sel.pre, sel.values, sel.indices]) t.dispose();
+}
+
+function batchTopkStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
+  const sel = input.selection;
+  if (!sel) throw new Error('batchtopk: trainStep needs input.selection from batchTopkSelection');
+  const xc = binary('sub', input.x, p.b_dec);
+  return sparseStep(cfg, p, input, xc, { pre: sel.pre, values: sel.values, indices: sel.indices, mask: sel.values, batchThreshold: sel.threshold });
 }
 
 /** Activations of the dense variants, and what their backward needs. */
@@ -137,27 +207,23 @@ interface DenseActivation {
   /** [B, m] */
   readonly f: Tensor;
   readonly theta: Tensor | null;
-  readonly batchThreshold: Tensor | null;
 }
 
 function denseActivate(cfg: TrainConfig, p: SaeParams, pre: Tensor): DenseActivation {
   switch (cfg.variant) {
     case 'relu':
-      return { f: reluForward(pre), theta: null, batchThreshold: null };
+      return { f: reluForward(pre), theta: null };
     case 'jumprelu': {
       const theta = unary('exp', p.logThreshold!);
-      return { f: jumpreluForward(pre, theta), theta, batchThreshold: null };
-    }
-    case 'batchtopk': {
-      const kept = batchTopk(reluForward(pre), cfg.k!);
-      return { f: kept.values, theta: null, batchThreshold: kept.threshold };
+      return { f: jumpreluForward(pre, theta), theta };
     }
     case 'topk':
-      throw new Error('topk uses topkStep');
+    case 'batchtopk':
+      throw new Error(`${cfg.variant} uses the sparse step`);
   }
 }
 
-/** ReLU, JumpReLU and BatchTopK: dense activations [B, m], dense decode. */
+/** ReLU and JumpReLU: dense activations [B, m], dense decode. */
 function denseStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
   const { x, lambda } = input;
   const [B, d, m] = [x.shape[0], cfg.dIn, cfg.dSae];
@@ -191,14 +257,10 @@ function denseStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput
       dLogThreshold = logThresholdBackward(pre, act.theta!, jb.dTheta, cfg.bandwidth, lambda / B);
       break;
     }
-    case 'batchtopk':
-      dpre = reluBackward(df, act.f);
-      break;
     case 'topk':
-      throw new Error('topk uses topkStep');
+    case 'batchtopk':
+      throw new Error(`${cfg.variant} uses the sparse step`);
   }
-  const aux = cfg.variant === 'batchtopk' && input.dead ? auxK(cfg, p, pre, x, xhat, input.dead, dWdec) : null;
-  if (aux) scatterDense(dpre, aux.dValues, aux.indices);
   // encoder
   const dbEnc = reduce(dpre, 'sum', 'cols'); // [m]
   const counts = zeros(x.gpu, [m], 'u32');
@@ -210,7 +272,7 @@ function denseStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput
     b_dec: encoderBiasGrad(p, reshaped(dbEnc, [m, 1]), reduce(rec.dy, 'sum', 'cols')),
     logThreshold: dLogThreshold,
   };
-  return { mse: rec.loss, sparsity, aux: aux?.loss ?? null, counts, batchThreshold: act.batchThreshold, grads };
+  return { mse: rec.loss, sparsity, aux: null, counts, batchThreshold: null, grads };
 }
 
 /** Forward, loss and backward of one step (call inside `scope()`). */
@@ -218,9 +280,10 @@ export function trainStep(cfg: TrainConfig, p: SaeParams, input: StepInput): Ste
   switch (cfg.variant) {
     case 'topk':
       return topkStep(cfg, p, input);
+    case 'batchtopk':
+      return batchTopkStep(cfg, p, input);
     case 'relu':
     case 'jumprelu':
-    case 'batchtopk':
       return denseStep(cfg, p, input);
   }
 }

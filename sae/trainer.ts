@@ -18,7 +18,7 @@ import { trainBatches, type StreamPosition, type TrainBatch } from './data.js';
 import { downloadF32, downloadParams, foldToSae, initialParams, uploadParams, type HostParams, type SaeParams } from './params.js';
 import type { Sae, SaeMetadata } from './sae.js';
 import { heldOutRows, heldOutSequences } from './split.js';
-import { trainStep, type StepOutput } from './step.js';
+import { batchTopkSelection, disposeSelection, trainStep, type StepOutput } from './step.js';
 import { adamStates, disposeAdamStates, updateParams, type AdamStates } from './update.js';
 import { SAE_LENS_VERSION } from './io.js';
 
@@ -135,14 +135,20 @@ function deadLatents(s: RunState): { bias: Tensor; count: number } | null {
 type StepSummary = Omit<StepOutput, 'grads'>;
 
 /** Forward, backward and update on one batch; returns the step's small outputs (kept). */
-function step(s: RunState, batch: TrainBatch): StepSummary {
-  return scope(() => {
-    const x = upload(s.gpu, batch.x, [batch.rows, s.cfg.dIn]);
-    const out = trainStep(s.cfg, s.params, { x, lambda: sparsityAt(s.cfg, s.step, s.steps), dead: deadLatents(s) });
-    updateParams(s.cfg, s.params, out.grads, s.adam, s.cfg.lr);
-    const summary: StepSummary = { mse: out.mse, sparsity: out.sparsity, aux: out.aux, counts: out.counts, batchThreshold: out.batchThreshold };
-    return summary;
-  });
+async function step(s: RunState, batch: TrainBatch): Promise<StepSummary> {
+  const x = keep(upload(s.gpu, batch.x, [batch.rows, s.cfg.dIn]));
+  const selection = s.cfg.variant === 'batchtopk' ? await batchTopkSelection(s.cfg, s.params, x) : null;
+  try {
+    return scope(() => {
+      const out = trainStep(s.cfg, s.params, { x, lambda: sparsityAt(s.cfg, s.step, s.steps), dead: deadLatents(s), selection });
+      updateParams(s.cfg, s.params, out.grads, s.adam, s.cfg.lr);
+      const summary: StepSummary = { mse: out.mse, sparsity: out.sparsity, aux: out.aux, counts: out.counts, batchThreshold: out.batchThreshold };
+      return summary;
+    });
+  } finally {
+    x.dispose();
+    disposeSelection(selection);
+  }
 }
 
 async function scalar(t: Tensor | null): Promise<number> {
@@ -228,7 +234,7 @@ export async function trainSae(o: TrainSaeOptions): Promise<TrainSaeResult> {
     });
     while (s.step < s.steps) {
       const batch = stream.next().value as TrainBatch; // nextBatch
-      const out = step(s, batch);
+      const out = await step(s, batch);
       const progress = await record(s, batch, out);
       o.progress?.(progress);
       if (s.cfg.checkpointEvery > 0 && s.step % s.cfg.checkpointEvery === 0 && s.step < s.steps) await writeCheckpoint(s, o);

@@ -7,7 +7,7 @@ import { dispatch, linearGroups, packParams, type KernelSpec } from '../../src/e
 import { empty, expectMatrix, expectShape, type Tensor } from '../../src/engine/index.js';
 
 const WG = 64;
-type Entry = 'count_dense' | 'count_sparse' | 'scatter_dense';
+type Entry = 'count_dense' | 'count_sparse' | 'count_rows' | 'scatter_dense';
 
 function spec(entry: Entry): KernelSpec {
   return {
@@ -16,7 +16,7 @@ function spec(entry: Entry): KernelSpec {
     entry,
     workgroup: [WG, 1],
     bindings: [
-      { name: 'counts', access: 'write', shape: '[d_sae] u32 (accumulated into)' },
+      { name: 'counts', access: 'write', shape: '[d_sae] or [batch] u32 (accumulated into)' },
       { name: 'dense', access: 'write', shape: '[batch, d_sae] f32 (accumulated into)' },
       { name: 'vals', access: 'read', shape: '[batch, d_sae] or [batch, k] f32' },
       { name: 'idx', access: 'read', shape: '[batch, k] u32' },
@@ -34,6 +34,24 @@ export function countDense(counts: Tensor, f: Tensor): void {
   dispatch(f.gpu, spec('count_dense'), [{ buffers: [counts.buffer, dense.buffer, f.buffer, idx.buffer], params: packParams([['u32', rows], ['u32', cols], ['u32', 0]]), groups: linearGroups(f.gpu, rows * cols, WG) }]);
   dense.dispose();
   idx.dispose();
+}
+
+/** counts[r] += number of columns where f[r, c] > 0; f [batch, d_sae], counts [batch] u32. */
+export function countRows(counts: Tensor, f: Tensor): void {
+  const [rows, cols] = expectMatrix('countRows', 'f', f);
+  expectShape('countRows', 'counts', counts, [rows], 'u32');
+  const dense = empty(f.gpu, [4]);
+  const idx = empty(f.gpu, [4], 'u32');
+  dispatch(f.gpu, spec('count_rows'), [{ buffers: [counts.buffer, dense.buffer, f.buffer, idx.buffer], params: packParams([['u32', rows], ['u32', cols], ['u32', 0]]), groups: linearGroups(f.gpu, rows, WG) }]);
+  dense.dispose();
+  idx.dispose();
+}
+
+/** Reference of countRows. */
+export function countRowsReference(f: ArrayLike<number>, rows: number, cols: number): Uint32Array {
+  const out = new Uint32Array(rows);
+  for (let i = 0; i < rows * cols; i++) if (f[i] > 0) out[Math.floor(i / cols)]++;
+  return out;
 }
 
 /** counts[idx[r, j]] += 1 where vals[r, j] > 0; vals, idx [batch, k], counts [d_sae] u32. */

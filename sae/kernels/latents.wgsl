@@ -1,6 +1,7 @@
 // Per-latent bookkeeping of SAE activations, and the sparse → dense scatter of top-k gradients.
 //   count_dense:   counts[c] += #{r : f[r, c] > 0}                 (f dense [rows, cols])
 //   count_sparse:  counts[idx[r, j]] += 1 where vals[r, j] > 0     (vals, idx [rows, k])
+//   count_rows:    counts[r] += #{c : f[r, c] > 0}                 (one invocation per row; BatchTopK's widest row)
 //   scatter_dense: dense[r, idx[r, j]] += vals[r, j]               (one invocation per row, so
 //                  no two invocations write one element: indices within a row are distinct)
 // counts feed dead-latent tracking (Gao et al. 2024: dead = no firing in the last N tokens) and
@@ -49,4 +50,13 @@ fn scatter_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let c = idx[r * p.k + j];
     if (c < p.cols) { dense[r * p.cols + c] += vals[r * p.k + j]; }
   }
+}
+
+@compute @workgroup_size(WG_X, 1)
+fn count_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let r = index(wid, nwg, lid);
+  if (r >= p.rows) { return; }
+  var n = 0u;
+  for (var c = 0u; c < p.cols; c++) { if (vals[r * p.cols + c] > 0.0) { n += 1u; } }
+  atomicAdd(&counts[r], n);
 }

@@ -3,11 +3,11 @@
  * for every variant, and the reference against finite differences.
  */
 import { describe, expect, it } from 'vitest';
-import { scope, upload, type Gpu, type Tensor } from '../../src/engine/index.js';
+import { keep, scope, upload, type Gpu, type Tensor } from '../../src/engine/index.js';
 import { trainConfig, type SaeVariant } from '../../sae/config.js';
 import { uploadParams, type HostParams } from '../../sae/params.js';
 import { referenceStep, type Params64, type RefStepOptions } from '../../sae/reference-train.js';
-import { trainStep } from '../../sae/step.js';
+import { batchTopkSelection, disposeSelection, trainStep } from '../../sae/step.js';
 import { expectClose, gpuOrSkip, randomArray, rng } from '../engine/helpers.js';
 
 const { gpu, reason } = await gpuOrSkip();
@@ -59,10 +59,14 @@ async function engineStep(g: Gpu, p: Params64, x: Float64Array, o: RefStepOption
   const cfg = trainConfig({ variant: o.variant, dIn: d, dSae: m, k: o.k ?? undefined, kAux: o.kAux, auxkCoefficient: o.auxkCoefficient, bandwidth: o.bandwidth });
   const gp = uploadParams(g, host(p), d, m);
   const numDead = o.dead ? o.dead.reduce((a, v) => a + v, 0) : 0;
+  const xt = keep(upload(g, x, [B, d]));
+  const selection = o.variant === 'batchtopk' ? await batchTopkSelection(cfg, gp, xt) : null;
   const out = scope(() => {
     const dead = numDead > 0 ? { bias: upload(g, Float32Array.from(o.dead!, (v) => (v ? 0 : -1e30)), [m]), count: numDead } : null;
-    return trainStep(cfg, gp, { x: upload(g, x, [B, d]), lambda: o.lambda, dead });
+    return trainStep(cfg, gp, { x: xt, lambda: o.lambda, dead, selection });
   });
+  xt.dispose();
+  disposeSelection(selection);
   const read = async (t: Tensor | null): Promise<Float32Array | Uint32Array | null> => {
     if (!t) return null;
     const v = await t.download();

@@ -45,15 +45,17 @@ describe.skipIf(!gpu)(`trainSae${reason ? ` (skipped: ${reason})` : ''}`, () => 
     });
   }
 
-  it('a run stopped at a checkpoint and resumed equals the uninterrupted run exactly (AuxK, epochs crossed)', async () => {
-    const whole = await trainSae(options(path.join(tempDir('whole'), 'run')));
-    const out = path.join(tempDir('split'), 'run');
-    await trainSae(options(out, { tokens: 17 * B }));
-    const resumed = await trainSae(options(out, {}, true));
-    expect(resumed.resumed).toBe(true);
-    expect(resumed.steps).toBe(40);
-    for (const name of ['W_enc', 'W_dec', 'b_enc', 'b_dec'] as const) expect([...resumed.sae.weights[name]]).toEqual([...whole.sae.weights[name]]);
-  });
+  for (const variant of ['topk', 'batchtopk'] as const) {
+    it(`${variant}: a run stopped at a checkpoint and resumed equals the uninterrupted run exactly (AuxK, epochs crossed)`, async () => {
+      const whole = await trainSae(options(path.join(tempDir('whole'), 'run'), { variant }));
+      const out = path.join(tempDir('split'), 'run');
+      await trainSae(options(out, { variant, tokens: 17 * B }));
+      const resumed = await trainSae(options(out, { variant }, true));
+      expect(resumed.resumed).toBe(true);
+      expect(resumed.steps).toBe(40);
+      for (const name of ['W_enc', 'W_dec', 'b_enc', 'b_dec', 'threshold'] as const) expect(resumed.sae.weights[name]).toEqual(whole.sae.weights[name]);
+    });
+  }
 
   it('refuses to resume into another width, k or capture, naming the field', async () => {
     const out = path.join(tempDir('compat'), 'run');
