@@ -18,7 +18,7 @@ import path from 'node:path';
 import { FileFormatError, UsageError } from '../src/errors.js';
 import { openSafetensors, writeFileAtomic, writeSafetensors, type WritableTensor } from '../src/model/index.js';
 import type { TrainConfig } from './config.js';
-import { writeDirAtomic, writeSaeFiles } from './io.js';
+import { recoverInterruptedSwap, writeDirAtomic, writeSaeFiles } from './io.js';
 import { PARAM_NAMES, type HostParams } from './params.js';
 import type { Sae } from './sae.js';
 
@@ -99,6 +99,7 @@ function readParams(w: ReturnType<typeof openSafetensors>, prefix: string, jump:
 
 /** Reads a checkpoint folder (FileFormatError naming the file when it is not one). */
 export function loadCheckpoint(dir: string): { meta: TrainerMeta; tensors: TrainerTensors } {
+  recoverInterruptedSwap(dir); // a save killed between its two renames left the previous checkpoint aside
   const metaFile = path.join(dir, META_FILE);
   if (!fs.existsSync(metaFile)) throw new FileFormatError(`${metaFile}: missing, so ${dir} holds no trainer checkpoint`, 'drop --resume to start a new run, or pass the --out of the run to resume');
   let meta: TrainerMeta;

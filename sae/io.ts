@@ -79,6 +79,25 @@ export function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
   if (had) fs.rmSync(old, { recursive: true, force: true });
 }
 
+/**
+ * Puts back a folder left moved aside by a writeDirAtomic that died between its two renames
+ * (`dir` missing, `dir.old-*` present); returns whether it did. Temporary `dir.tmp-*` leftovers
+ * are removed: they may be incomplete.
+ */
+export function recoverInterruptedSwap(dir: string): boolean {
+  const abs = path.resolve(dir);
+  const parent = path.dirname(abs);
+  if (!fs.existsSync(parent)) return false;
+  const base = path.basename(abs);
+  const siblings = fs.readdirSync(parent);
+  for (const f of siblings) if (f.startsWith(`${base}.tmp-`)) fs.rmSync(path.join(parent, f), { recursive: true, force: true });
+  if (fs.existsSync(abs)) return false;
+  const old = siblings.filter((f) => f.startsWith(`${base}.old-`)).sort().at(-1);
+  if (!old) return false;
+  fs.renameSync(path.join(parent, old), abs);
+  return true;
+}
+
 /** Writes the SAELens files of `sae` into an existing directory (not atomic by itself). */
 export function writeSaeFiles(dir: string, sae: Sae, options: { sparsity?: Float32Array } = {}): void {
   checkSae(sae, dir);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../src/model/index.js';
-import { importSae, loadSae, saveSae } from '../../sae/io.js';
+import { importSae, loadSae, recoverInterruptedSwap, saveSae } from '../../sae/io.js';
 import { parseNpy } from '../../sae/npz.js';
 import { encodeReference, decodeReference, type Sae } from '../../sae/sae.js';
 import { randomSae, tempDir } from './helpers.js';
@@ -107,6 +107,17 @@ describe('SAELens layout', () => {
     saveSae(dir, randomSae('topk', d, m, 2));
     expect(fs.readdirSync(root)).toEqual(['sae']);
     expect(loadSae(dir).sae.cfg.architecture).toBe('topk');
+  });
+
+  it('a save killed between its two renames is recovered (the previous folder is put back)', () => {
+    const root = tempDir('swap');
+    const dir = path.join(root, 'ckpt');
+    saveSae(dir, randomSae('relu', d, m, 1));
+    fs.renameSync(dir, `${dir}.old-123.abcd`);
+    fs.mkdirSync(`${dir}.tmp-123.abcd`);
+    expect(recoverInterruptedSwap(dir)).toBe(true);
+    expect(fs.readdirSync(root)).toEqual(['ckpt']);
+    expect(loadSae(dir).sae.cfg.architecture).toBe('relu');
   });
 
   it('refuses weights whose shape disagrees with cfg.json, naming the tensor', () => {
