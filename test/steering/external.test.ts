@@ -1,7 +1,8 @@
 /**
  * Steering with the sibling techniques' artifacts: an SAE decoder row as a vector source, the
  * SAE-latent clamp ("decode the difference": h + (value − f_i)·W_dec[i], so the error term and
- * the other latents are untouched), and the clamp run through the runtime as a function hook.
+ * the other latents are untouched), the clamp run through the runtime as a function hook, and a
+ * probe as a direction and as a per-token scorer (behaviour and monitor mode).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { encodeReference, saveSae } from '../../sae/index.js';
 import type { Sae, SaeArchitecture } from '../../sae/index.js';
 import { HookedTransformer } from '../../src/runtime/model.js';
-import { openSae } from '../../steering/external.js';
+import { PROBE_FORMAT, PROBE_FORMAT_VERSION, saveProbe } from '../../probes/index.js';
+import type { ProbeJson } from '../../probes/index.js';
+import { chooseProbe, openSae, probeScorer, probeVector } from '../../steering/external.js';
 import { clampFunction, compileIntervention } from '../../steering/interventions.js';
 import { decoderRow, randomVector } from '../../steering/sources.js';
 import { writeRandomModel } from '../helpers/checkpoints.js';
@@ -65,5 +68,34 @@ describe('SAE sources and clamps', () => {
     for (let k = 0; k < plain.logits!.data.length; k++) moved = Math.max(moved, Math.abs(plain.logits!.data[k] - clamped.logits!.data[k]));
     expect(moved).toBeGreaterThan(1e-3);
     await model.dispose();
+  });
+});
+
+describe('probe sources, behaviour and monitor', () => {
+  it('takes a probe direction (mean folded in), scores tokens with applyProbe, and names the class of one-vs-rest probes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'interp-steer-probe-'));
+    const d = 8;
+    const weight = randomVector(d, 2, 5);
+    const mean = randomVector(d, 1, 6);
+    const json: ProbeJson = {
+      format: PROBE_FORMAT, format_version: PROBE_FORMAT_VERSION, hook: 'blocks.1.hook_resid_post', d, kind: 'logistic',
+      label: { field: 'label', classes: ['sad', 'happy'], positive: 'happy' }, output: 'binary', preprocess: 'center', input: 'x − mean',
+      training: {}, metrics: { train_acc: 1, test_acc: null, auc: null, baseline_acc: null, control_acc: null, selectivity: null, majority_acc: null },
+      definitions: { baseline: '', control: '', auc: '' }, capture: { dir: '', manifest_sha256: '', model: { id: 'm', hash: 'h' }, rows: 0 }, versions: {}, command: [],
+    };
+    saveProbe(dir, { json, weight, bias: Float32Array.from([0.5]), mean, k: 1, d });
+    const choice = chooseProbe(dir);
+    expect(choice.label).toBe('happy');
+    expect(Array.from(probeVector(choice))).toEqual(Array.from(weight)); // centring moves the bias, not the direction
+    const x = randomVector(2 * d, 3, 7);
+    const scores = await probeScorer(choice).score(x, 2);
+    for (let i = 0; i < 2; i++) {
+      let z = 0.5;
+      for (let j = 0; j < d; j++) z += weight[j] * (x[i * d + j] - mean[j]);
+      expect(scores[i]).toBeCloseTo(1 / (1 + Math.exp(-z)), 4);
+    }
+    saveProbe(path.join(dir, 'ovr'), { json: { ...json, output: 'one-vs-rest', preprocess: 'none', label: { field: 'label', classes: ['a', 'b', 'c'], positive: null } }, weight: randomVector(3 * d, 2, 8), bias: new Float32Array(3), k: 3, d });
+    expect(() => chooseProbe(path.join(dir, 'ovr'))).toThrow(/name the class/);
+    expect(chooseProbe(`${path.join(dir, 'ovr')}:b`).row).toBe(1);
   });
 });
