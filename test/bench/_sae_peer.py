@@ -8,7 +8,8 @@ decoder gradient's component along each (unit) row removed; torch.optim.Adam (lr
 rows renormalised. Synthetic data (unit-variance Gaussian), uploaded once, as interp's side.
 
 Usage: _sae_peer.py B D_IN D_SAE K STEPS THREADS
-Prints {"peer", "blas", "threads"} then {"tokens_per_s", "median_s", "times"}.
+Prints {"peer", "blas", "threads"} then {"tokens_per_s", "tokens_per_cpu_s", "median_s", "times"}
+(tokens per CPU-second of this process: less sensitive to other load on a shared machine).
 Run with Debian's /usr/bin/python3 (python3-torch on OpenBLAS, libopenblas0-pthread).
 """
 import json
@@ -60,12 +61,14 @@ def main() -> None:
 
     step()
     times = []
+    cpu_start = time.process_time()
     for _ in range(steps):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
+    cpu = time.process_time() - cpu_start
     median = sorted(times)[len(times) // 2]
-    print(json.dumps({"tokens_per_s": b / median, "median_s": median, "times": times}), flush=True)
+    print(json.dumps({"tokens_per_s": b / median, "tokens_per_cpu_s": b * steps / cpu, "median_s": median, "times": times}), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@
  * synthetic data uploaded once, one warm-up step, then the median of N timed steps, each
  * including the wait for completion. The peer runs first, then interp (never overlapping), under
  * `flock /tmp/interp-bench.lock` like the other benchmarks. Thread count: all cores on both
- * sides (lavapipe uses one thread per core; torch.set_num_threads(nproc)).
+ * sides (lavapipe uses one thread per core; torch.set_num_threads(nproc)). Two rows: wall-clock
+ * tokens/s, and tokens per CPU-second of each process (all threads), which other load on a
+ * shared machine distorts less.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -76,16 +78,23 @@ function peerEnv(threads: number): NodeJS.ProcessEnv {
   return env;
 }
 
-function runPeer(o: Options, threads: number): { name: string | null; tokensPerS: number | null; note?: string } {
+interface Measured {
+  readonly tokensPerS: number;
+  /** Tokens per CPU-second of the process (all its threads): robust to other load on the machine. */
+  readonly tokensPerCpuS: number;
+}
+
+function runPeer(o: Options, threads: number): { name: string | null; measured: Measured | null; note?: string } {
   const script = fileURLToPath(new URL('./_sae_peer.py', import.meta.url));
   const python = process.env.INTERP_BENCH_PYTHON ?? '/usr/bin/python3';
   const r = spawnSync(python, [script, ...o.shape.map(String), String(o.steps), String(threads)], { encoding: 'utf8', env: peerEnv(threads), timeout: 1_800_000 });
-  if (r.status !== 0) return { name: null, tokensPerS: null, note: `peer failed: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}` };
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { peer?: string; tokens_per_s?: number });
-  return { name: lines[0]?.peer ?? null, tokensPerS: lines.find((l) => l.tokens_per_s)?.tokens_per_s ?? null };
+  if (r.status !== 0) return { name: null, measured: null, note: `peer failed: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}` };
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { peer?: string; tokens_per_s?: number; tokens_per_cpu_s?: number });
+  const result = lines.find((l) => l.tokens_per_s);
+  return { name: lines[0]?.peer ?? null, measured: result ? { tokensPerS: result.tokens_per_s!, tokensPerCpuS: result.tokens_per_cpu_s! } : null };
 }
 
-async function timeInterp(o: Options): Promise<number> {
+async function timeInterp(o: Options): Promise<Measured> {
   const [B, d, m, k] = o.shape;
   const gpu = await getGpu();
   const cfg = trainConfig({ variant: 'topk', dIn: d, dSae: m, k, batchTokens: B });
@@ -101,16 +110,18 @@ async function timeInterp(o: Options): Promise<number> {
   step();
   await sync(gpu);
   const times: number[] = [];
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < o.steps; i++) {
     const t = performance.now();
     step();
     await sync(gpu);
     times.push((performance.now() - t) / 1000);
   }
+  const cpu = process.cpuUsage(cpuStart);
   x.dispose();
   disposeAdamStates(adam);
   disposeParams(params);
-  return B / median(times);
+  return { tokensPerS: B / median(times), tokensPerCpuS: (B * o.steps) / ((cpu.user + cpu.system) / 1e6) };
 }
 
 export const run: BenchRun = async function* (args) {
@@ -122,14 +133,14 @@ export const run: BenchRun = async function* (args) {
     const threads = os.cpus().length;
     const peer = runPeer(o, threads);
     if (peer.note) console.error(`sae bench: ${peer.note}`);
-    const value = await timeInterp(o);
+    const mine = await timeInterp(o);
     const [B, d, m, k] = o.shape;
-    const has = peer.name !== null && peer.tokensPerS !== null;
-    const row: BenchRow = {
-      bench: 'sae', case: `topk train step B ${B}, d_in ${d}, d_sae ${m}, k ${k}`, metric: 'tokens/s', value, unit: 'tokens/s',
-      peer: has ? peer.name : null, peer_value: has ? peer.tokensPerS : null, ratio: has ? value / peer.tokensPerS! : null,
-    };
-    yield row;
+    const name = `topk train step B ${B}, d_in ${d}, d_sae ${m}, k ${k}`;
+    const row = (metric: string, unit: string, value: number, peerValue: number | null): BenchRow => ({
+      bench: 'sae', case: name, metric, value, unit, peer: peerValue === null ? null : peer.name, peer_value: peerValue, ratio: peerValue === null ? null : value / peerValue,
+    });
+    yield row('tokens/s', 'tokens/s', mine.tokensPerS, peer.measured?.tokensPerS ?? null);
+    yield row('tokens_per_cpu_second', 'tokens/cpu-s', mine.tokensPerCpuS, peer.measured?.tokensPerCpuS ?? null);
   } finally {
     release();
   }
