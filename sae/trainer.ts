@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { getGpu, keep, scope, upload, type AdamState, type Gpu, type Tensor } from '../src/engine/index.js';
+import { UsageError } from '../src/errors.js';
 import type { Capture } from '../src/store/index.js';
 import { loadCheckpoint, saveCheckpoint, checkResumable, TRAINER_FORMAT, TRAINER_FORMAT_VERSION, type CaptureRef, type TrainerMeta } from './checkpoint.js';
 import { sparsityAt, trainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
@@ -114,6 +115,9 @@ async function prepare(o: TrainSaeOptions): Promise<RunState> {
     return { gpu, cfg, params, adam, sinceFired: tensors.sinceFired, step: meta.step, at: { epoch: meta.epoch, position: meta.position }, batchThreshold: meta.batchThreshold, scale: meta.scale, steps, captureRef: ref };
   }
   // s = √d / E‖x‖ (SAELens "expected_average_only_in"); b_dec starts at the scaled data mean.
+  if (!(stats.meanNorm > 0) || !Number.isFinite(stats.meanNorm)) {
+    throw new UsageError(`${o.capture.dir}: hook ${o.hook} has mean norm ${stats.meanNorm} over ${stats.count} rows, so inputs cannot be scaled to E‖x‖ = √d`, 'check the capture: its activations are all zero or not finite');
+  }
   const scale = Math.sqrt(cfg.dIn) / stats.meanNorm;
   const params = uploadParams(gpu, initialParams(cfg, stats.mean.map((v) => v * scale)), cfg.dIn, cfg.dSae);
   return { gpu, cfg, params, adam: adamStates(params), sinceFired: new Float64Array(cfg.dSae), step: 0, at: { epoch: 0, position: 0 }, batchThreshold: null, scale, steps, captureRef: ref };
