@@ -1,16 +1,18 @@
 /** SAE checkpoints: SAELens round trip, hand-made files, sparsify and Gemma Scope imports, refusals. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../src/model/index.js';
 import { importSae, loadSae, recoverInterruptedSwap, saveSae } from '../../sae/io.js';
-import { parseNpy } from '../../sae/npz.js';
+import { parseNpy, readNpz } from '../../sae/npz.js';
 import { encodeReference, decodeReference, type Sae } from '../../sae/sae.js';
 import { randomSae, tempDir } from './helpers.js';
 import { randomArray, rng } from '../engine/helpers.js';
 
 const [d, m] = [6, 20];
+const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 const x = Float32Array.from(randomArray(rng(3), 9 * d, -2, 2));
 
 function sameEncoding(a: Sae, b: Sae): void {
@@ -172,6 +174,20 @@ describe('imports', () => {
       sameEncoding(expected, loaded.sae);
     });
   }
+
+  for (const file of ['numpy-savez.npz', 'numpy-savez-compressed.npz']) {
+    it(`reads ${file} as NumPy wrote it (zip64 headers${file.includes('compressed') ? ', deflate, Fortran order' : ''})`, () => {
+      const dir = tempDir('numpy');
+      fs.copyFileSync(path.join(FIXTURES, file), path.join(dir, 'params.npz'));
+      const { sae } = loadSae(dir);
+      const x = parseNpy(fs.readFileSync(path.join(FIXTURES, 'numpy-x.npy')), 'x');
+      expect(encodeReference(sae, x.data, 3).reduce((a, v) => a + v, 0)).toBeCloseTo(72.403564, 4); // numpy's value (fixtures/README.md)
+    });
+  }
+
+  it('refuses an object array written by NumPy, naming the array', () => {
+    expect(() => readNpz(path.join(FIXTURES, 'numpy-object-array.npz'))).toThrow(/numpy-object-array\.npz:W_enc\.npy: an object array, which would need unpickling \(refused\)/);
+  });
 
   it('refuses object arrays in .npy (never unpickles)', () => {
     expect(() => parseNpy(npy(new Float32Array(4), [4], { descr: '|O' }), 'x.npy')).toThrow(/object array/);
