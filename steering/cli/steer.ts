@@ -74,6 +74,8 @@ function modeOf(f: SteerFlags): Mode {
 }
 
 function coefficientsOf(f: SteerFlags, mode: Mode): Coefficient[] {
+  // Monitor mode alone (no vector, no clamp): only the baseline runs.
+  if (mode === 'add' && !f.vector?.length && f.monitor !== undefined && f.coeff === undefined && f.sweep === undefined) return [];
   if (mode === 'ablate' || mode === 'ablate-all') {
     if (f.coeff !== undefined || f.sweep !== undefined) throw new UsageError('directional ablation takes no coefficient', 'drop --coeff/--sweep, or steer by addition instead of --ablate');
     return [{ units: 'raw', value: 1 }];

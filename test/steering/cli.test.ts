@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINYWORLD_MODEL_DIR } from '../../datasets/tinyworld/index.js';
+import { PROBE_FORMAT, PROBE_FORMAT_VERSION, saveProbe } from '../../probes/index.js';
 import { sadOpenings } from '../../steering/tinyworld.js';
+import { loadVector } from '../../steering/vector.js';
 import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { isolateCache } from '../helpers/fixtures.js';
@@ -79,6 +81,30 @@ describe('interp vector and interp steer', () => {
     expect(badHook.stderr).toMatch(/unknown hook "resid_psot.1"/);
     const noSource = runCli(['vector', '--model', M, '--out', path.join(dir, 'y')], env);
     expect(noSource.stderr).toMatch(/exactly one vector source/);
+  });
+
+  it('monitor mode reports a probe score per generated token and flags tokens above the threshold, with and without steering', () => {
+    const vec = path.join(dir, 'one');
+    const v = loadVector(vec).vector;
+    const probeDir = path.join(dir, 'probe');
+    saveProbe(probeDir, {
+      json: {
+        format: PROBE_FORMAT, format_version: PROBE_FORMAT_VERSION, hook: 'blocks.3.hook_resid_post', d: v.length, kind: 'mean-diff',
+        label: { field: 'mood', classes: ['sad', 'happy'], positive: 'happy' }, output: 'binary', preprocess: 'none', input: 'x',
+        training: {}, metrics: { train_acc: 1, test_acc: null, auc: null, baseline_acc: null, control_acc: null, selectivity: null, majority_acc: null },
+        definitions: { baseline: '', control: '', auc: '' }, capture: { dir: '', manifest_sha256: '', model: { id: M, hash: 'x' }, rows: 0 }, versions: {}, command: [],
+      },
+      weight: Float32Array.from(v, (x) => x / 50), bias: Float32Array.from([0]), k: 1, d: v.length,
+    });
+    const alone = runCli(['steer', '--model', M, '--monitor', probeDir, '--prompts', path.join(dir, 'sad.jsonl'), '--max-prompts', '2', '--max-new-tokens', '8', '--out', path.join(dir, 'mon0'), '--no-report', '--json'], env);
+    expect(alone.code, alone.stderr).toBe(0);
+    const m0 = JSON.parse(alone.stdout).monitor as { threshold: number; baseline: { flagged: number[][]; mean_score: number } };
+    expect(m0.threshold).toBe(0.5);
+    expect(m0.baseline.flagged).toHaveLength(2);
+    const steered = runCli(['steer', '--model', M, '--monitor', probeDir, '--vector', vec, '--coeff', '1x-norm', '--prompts', path.join(dir, 'sad.jsonl'), '--max-prompts', '2', '--max-new-tokens', '8', '--out', path.join(dir, 'mon1'), '--no-report', '--json'], env);
+    expect(steered.code, steered.stderr).toBe(0);
+    const m1 = JSON.parse(steered.stdout).monitor as { steered: { mean_score: number } };
+    expect(m1.steered.mean_score).toBeGreaterThan(m0.baseline.mean_score); // adding the happy direction raises the happy probe
   });
 
   it('generate --steer adds the vector for one-off use, and coefficient 0 changes nothing', () => {
