@@ -6,17 +6,19 @@
  * Vocabulary: B = tokens in the batch, d = d_in, m = d_sae, k = active latents per token.
  * TopK and BatchTopK decode sparsely: the decoder reads, and its gradient writes, only the
  * selected rows of W_dec per token (engine gatherDecode / gatherDecodeBackward); the encoder
- * gradient is the same scatter on the transposed layout, so no [B, m] gradient is ever formed.
+ * gradient is a scatter over the same pairs into W_enc's layout (kernels/sparse_encoder.wgsl),
+ * so no [B, m] gradient is ever formed.
  * BatchTopK first selects its batch (batchTopkSelection, which reads the widest row back).
  */
 import {
   batchTopk, binary, empty, gatherDecode, gatherDecodeBackward, jumpreluBackward, jumpreluForward, matmul, mse,
-  reduce, reluBackward, reluForward, scope, topk, transpose, unary, upload, zeros, type Tensor,
+  reduce, reluBackward, reluForward, scope, topk, unary, zeros, type Tensor,
 } from '../src/engine/index.js';
 import type { TrainConfig } from './config.js';
 import { scaleRowsAdd } from './kernels/decoder.js';
 import { logThresholdBackward } from './kernels/jumprelu_l0.js';
 import { countDense, countRows, countSparse } from './kernels/latents.js';
+import { sparseEncoderBackward } from './kernels/sparse_encoder.js';
 import type { SaeParams } from './params.js';
 
 /** Dead latents for AuxK this step. */
@@ -122,7 +124,7 @@ interface SparseLatents {
  */
 function sparseStep(cfg: TrainConfig, p: SaeParams, input: StepInput, xc: Tensor, sel: SparseLatents): StepOutput {
   const { x } = input;
-  const [B, d, m] = [x.shape[0], cfg.dIn, cfg.dSae];
+  const [d, m] = [cfg.dIn, cfg.dSae];
   const { values, indices } = sel;
   // forward and loss
   const xhat = binary('add', gatherDecode(values, indices, p.W_dec), p.b_dec); // [B, d]
@@ -131,18 +133,14 @@ function sparseStep(cfg: TrainConfig, p: SaeParams, input: StepInput, xc: Tensor
   const g = gatherDecodeBackward(rec.dy, values, indices, p.W_dec); // dVals [B, w], dW [m, d]
   const aux = input.dead ? auxK(cfg, p, sel.pre, x, xhat, input.dead, g.dW) : null;
   const dSel = reluBackward(g.dVals, sel.mask);
-  const ones = upload(x.gpu, new Float32Array(B).fill(1), [B, 1]);
-  const dWencT = gatherDecodeBackward(xc, dSel, indices, p.W_dec).dW; // [m, d] = (Σ dpre ⊗ xc)ᵀ
-  const column = zeros(x.gpu, [m, 1]); // stands for W in the column-sum scatter (its dVals are unused)
-  const dbEncCol = gatherDecodeBackward(ones, dSel, indices, column).dW; // [m, 1] = Σ_b dpre
-  if (aux) {
-    gatherDecodeBackward(xc, aux.dValues, aux.indices, p.W_dec, dWencT);
-    gatherDecodeBackward(ones, aux.dValues, aux.indices, column, dbEncCol);
-  }
+  const dWenc = zeros(x.gpu, [d, m]);
+  const dbEnc = zeros(x.gpu, [m]);
+  sparseEncoderBackward(dWenc, dbEnc, dSel, indices, xc); // only the selected (token, latent) pairs
+  if (aux) sparseEncoderBackward(dWenc, dbEnc, aux.dValues, aux.indices, xc);
   const counts = zeros(x.gpu, [m], 'u32');
   countSparse(counts, values, indices);
-  const dbDec = encoderBiasGrad(p, dbEncCol, reduce(rec.dy, 'sum', 'cols'));
-  const grads: Grads = { W_enc: transpose(dWencT), b_enc: reshaped(dbEncCol, [m]), W_dec: g.dW, b_dec: dbDec, logThreshold: null };
+  const dbDec = encoderBiasGrad(p, reshaped(dbEnc, [m, 1]), reduce(rec.dy, 'sum', 'cols'));
+  const grads: Grads = { W_enc: dWenc, b_enc: dbEnc, W_dec: g.dW, b_dec: dbDec, logThreshold: null };
   return { mse: rec.loss, sparsity: null, aux: aux?.loss ?? null, counts, batchThreshold: sel.batchThreshold, grads };
 }
 

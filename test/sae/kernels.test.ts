@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { scope, upload, zeros } from '../../src/engine/index.js';
 import { projectRows, projectRowsReference, scaleRowsAdd, scaleRowsAddReference } from '../../sae/kernels/decoder.js';
 import { logThresholdBackward, logThresholdBackwardReference } from '../../sae/kernels/jumprelu_l0.js';
+import { sparseEncoderBackward, sparseEncoderBackwardReference } from '../../sae/kernels/sparse_encoder.js';
 import { countDense, countDenseReference, countRows, countRowsReference, countSparse, countSparseReference, scatterDense, scatterDenseReference } from '../../sae/kernels/latents.js';
 import { expectClose, gpuOrSkip, randomArray, rng } from '../engine/helpers.js';
 
@@ -70,4 +71,30 @@ describe.skipIf(!gpu)(`SAE kernels on WebGPU${reason ? ` (skipped: ${reason})` :
     expect(want.some((v, i) => Math.abs(v - theta[i] * dth[i]) > 1e-6)).toBe(true); // the window is hit
     expectClose(got, want, 1e-5, 1e-4, 'd log θ');
   });
+
+  for (const [batch, k, dSae, dIn] of [[1, 1, 1, 1], [9, 3, 40, 7], [70, 8, 300, 33]] as const) {
+    it(`sparse encoder gradient (accumulated twice) for batch ${batch}, k ${k}, W_enc [${dIn}, ${dSae}]`, async () => {
+      const next = rng(batch + k + dSae);
+      const idx = Uint32Array.from({ length: batch * k }, (_, i) => (Math.floor(i / k) * 13 + (i % k) * 7) % dSae);
+      const dvals = randomArray(next, batch * k);
+      const dvals2 = randomArray(next, batch * k);
+      const xc = randomArray(next, batch * dIn);
+      const dW0 = randomArray(next, dIn * dSae);
+      const db0 = randomArray(next, dSae);
+      const out = scope(() => {
+        const dW = upload(gpu!, dW0, [dIn, dSae]);
+        const db = upload(gpu!, db0, [dSae]);
+        const [i, x] = [upload(gpu!, idx, [batch, k], 'u32'), upload(gpu!, xc, [batch, dIn])];
+        sparseEncoderBackward(dW, db, upload(gpu!, dvals, [batch, k]), i, x);
+        sparseEncoderBackward(dW, db, upload(gpu!, dvals2, [batch, k]), i, x);
+        return { dW, db };
+      });
+      const once = sparseEncoderBackwardReference(dW0, db0, dvals, idx, xc, batch, k, dSae, dIn);
+      const want = sparseEncoderBackwardReference(once.dW, once.db, dvals2, idx, xc, batch, k, dSae, dIn);
+      expectClose((await out.dW.download()) as Float32Array, want.dW, 1e-5, 1e-4, 'dW_enc');
+      expectClose((await out.db.download()) as Float32Array, want.db, 1e-5, 1e-4, 'db_enc');
+      out.dW.dispose();
+      out.db.dispose();
+    });
+  }
 });
