@@ -18,8 +18,20 @@ export type { TextScore } from './scorer.js';
 export { tinyworldDataset, tinyworldRecords, TINYWORLD_DATASETS, TINYWORLD_PREFIX } from './datasets.js';
 export type { ProbeRecord, PairRecord, TextRecord, DatasetRecord } from './datasets.js';
 
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The committed TinyWorld model folder (Hugging Face layout), the embedded default for `interp demo`. */
-export const TINYWORLD_MODEL_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'model');
+/**
+ * The committed TinyWorld model folder (Hugging Face layout), the embedded default for `interp
+ * demo`. Resolved from the package root, so it is found both from the sources and from the
+ * compiled dist/datasets/tinyworld (the model files are not copied into dist/).
+ */
+export const TINYWORLD_MODEL_DIR = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'datasets', 'tinyworld', 'model');
+    if (existsSync(path.join(candidate, 'config.json'))) return candidate;
+  }
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'model');
+})();

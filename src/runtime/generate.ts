@@ -81,7 +81,7 @@ export async function generate(model: HookedTransformer, prompts: readonly (read
       active[r] = 1;
       if (eos.has(id)) reasons[r] = 'eos';
       else if (options.stopStrings?.length && tokenizer) {
-        const text = tokenizer.decode(generated[r]);
+        const text = tokenizer.decode(generated[r], true);
         const hit = options.stopStrings.map((s) => text.indexOf(s)).filter((i) => i >= 0);
         if (hit.length) {
           reasons[r] = 'stop_string';
@@ -99,7 +99,7 @@ export async function generate(model: HookedTransformer, prompts: readonly (read
       prompt,
       generated: generated[r],
       stopReason: reasons[r] ?? 'max_tokens',
-      text: texts[r] ?? (tokenizer ? tokenizer.decode(generated[r]) : null),
+      text: texts[r] ?? (tokenizer ? tokenizer.decode(generated[r], true) : null),
     })),
   };
 }

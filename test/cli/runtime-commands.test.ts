@@ -132,3 +132,25 @@ describe.skipIf(gpt2 === null)('bad model directories', () => {
     expectUserError(['hooks', '--model', dir], /safe_serialization=True/);
   });
 });
+
+describe('the embedded TinyWorld model', () => {
+  const dir = 'datasets/tinyworld/model';
+
+  it('passes interp verify against the reference its PyTorch training code wrote, greedy ids included', () => {
+    const r = runCli(['verify', '--model', dir, '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { pass: boolean; hooks: unknown[]; greedy: { pass: boolean } | null };
+    expect(out.pass).toBe(true);
+    expect(out.hooks.length).toBeGreaterThan(50);
+    expect(out.greedy?.pass).toBe(true);
+  });
+
+  it('continues a story prompt with grammatical TinyWorld text', async () => {
+    const { isStoryText } = await import('../../datasets/tinyworld/index.js');
+    const r = runCli(['generate', '--model', dir, '--prompt', 'Once upon a time', '--max-new-tokens', '200', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { text: string; stop_reason: string };
+    expect(out.stop_reason).toBe('eos');
+    expect(isStoryText(`Once upon a time${out.text}`)).toBe(true);
+  });
+});
