@@ -19,8 +19,8 @@ from sklearn.linear_model import LogisticRegression
 
 def loaded_blas() -> str:
     with open("/proc/self/maps") as maps:
-        names = {line.split()[-1] for line in maps if "blas" in line or "lapack" in line}
-    return ", ".join(sorted(os.path.basename(n) for n in names)) or "unknown"
+        names = {os.path.basename(line.split()[-1]) for line in maps if "openblas" in line or "libblas" in line}
+    return ", ".join(sorted(names)) or "unknown BLAS"
 
 
 def main(folder: str, runs: int) -> None:
