@@ -75,9 +75,17 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureSummary> {
   let sequencesRun = 0;
   if (!resume.complete) {
     const firstBatch = Math.floor(resume.sequencesDone / o.batchSize) * o.batchSize;
-    for (let start = firstBatch; start < sequences.length; start += o.batchSize) {
+    const starts: number[] = [];
+    for (let start = firstBatch; start < sequences.length; start += o.batchSize) starts.push(start);
+    const forward = (start: number) => o.model.run(sequences.slice(start, start + o.batchSize).map((s) => s.ids), { fetch: dims.map((h) => h.name), logits: false });
+    // The next batch's forward pass runs on onnxruntime's threads while this thread converts and
+    // writes the current one, so the store's work hides behind the model's.
+    let pending = starts.length ? forward(starts[0]) : null;
+    for (let i = 0; i < starts.length; i++) {
+      const result = await (pending as ReturnType<typeof forward>);
+      pending = i + 1 < starts.length ? forward(starts[i + 1]) : null;
+      const start = starts[i];
       const batch = sequences.slice(start, start + o.batchSize);
-      const result = await o.model.run(batch.map((s) => s.ids), { fetch: dims.map((h) => h.name), logits: false });
       const skip = Math.max(0, resume.sequencesDone - start);
       writer.append(rowsOf(o.model, batch, start, skip, dims, o.dataset.labelColumns.map((c) => c.name), result.hooks));
       sequencesRun += batch.length - skip;
