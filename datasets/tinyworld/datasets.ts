@@ -10,7 +10,7 @@
 
 import { UsageError, assert } from '../../src/errors.js';
 import type { TokenLabels } from './grammar.js';
-import { MOODS, PLACES, SPECIES } from './lexicon.js';
+import { MOOD_WORDS, MOODS, PLACES, SOUNDS, SPECIES } from './lexicon.js';
 import type { Mood, Species } from './lexicon.js';
 import { SEEDS, storySeed } from './seeds.js';
 import { EOS, generateStory, wordsToText } from './story.js';
@@ -135,6 +135,26 @@ function probeRecord(s: Story, t: number, label: string | boolean): ProbeRecord 
  * attribute is known (never <eos>), kept while its class has room. A seeded counter picks the
  * position, so the set is deterministic.
  */
+/**
+ * Words whose choice shows an attribute: mood words (adjectives, verbs, adverbs) and species
+ * sounds. A token followed by one of them is a position where the model needs the attribute to
+ * predict the next token, so the attribute must be present in its residual stream there; at other
+ * positions a model may leave it in an earlier token and attend back when needed.
+ */
+const EXPRESSES: Partial<Record<ProbeName, ReadonlySet<string>>> = {
+  mood: new Set(MOODS.flatMap((m) => [...MOOD_WORDS[m].adjectives, ...MOOD_WORDS[m].verbs, MOOD_WORDS[m].adverb])),
+  species: new Set(SPECIES.flatMap((sp) => [...SOUNDS[sp]])),
+};
+
+/** Probe positions of a story: tokens with a known label, just before a word that expresses it when the attribute has such words. */
+function probePositions(probe: ProbeName, s: Story): number[] {
+  const expresses = EXPRESSES[probe];
+  return s.words.flatMap((w, t) => {
+    if (w === EOS || PROBES[probe](s.labels[t]) === null) return [];
+    return expresses === undefined || expresses.has(s.words[t + 1] ?? '') ? [t] : [];
+  });
+}
+
 function probeSet(probe: ProbeName, count: number): ProbeRecord[] {
   const classes = CLASSES[probe];
   const quota = Math.ceil(count / classes.length);
@@ -143,7 +163,7 @@ function probeSet(probe: ProbeName, count: number): ProbeRecord[] {
   let k = 0;
   for (const s of stories(1 + Object.keys(PROBES).indexOf(probe))) {
     if (out.length >= count) break;
-    const known = s.words.flatMap((w, t) => (w !== EOS && PROBES[probe](s.labels[t]) !== null ? [t] : []));
+    const known = probePositions(probe, s);
     if (known.length === 0) continue;
     const t = known[storySeed(k++, 7) % known.length];
     const label = PROBES[probe](s.labels[t]);

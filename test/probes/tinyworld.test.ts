@@ -1,10 +1,9 @@
 /**
- * Issue 6 on TinyWorld: the mood probe beats the random-direction baseline at its best layer and
- * the shuffled-label control stays near chance. The acceptance bar of test accuracy ≥ 0.95 is
- * checked only with INTERP_TINYWORLD_ACCEPTANCE=1: the model of 2026-11-24 16:25 does not carry
- * mood linearly at the marked token (best 0.545, train 0.67 even at C = 100; scikit-learn finds
- * the same on the same rows), so the bar is a property of the model, tracked apart from probes.
- * Skips when datasets/tinyworld/model has no weights yet.
+ * Issue 6 on TinyWorld: the mood probe reaches test accuracy ≥ 0.95 at its best layer, beats the
+ * random-direction baseline, and the shuffled-label control stays near chance. The probe set marks
+ * tokens just before a mood word (datasets/tinyworld/datasets.ts), where the model needs the mood
+ * to predict the next token; at arbitrary tokens the model keeps mood in earlier tokens and
+ * attends back, and no linear probe of the current residual reads it (best 0.545 there).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -39,7 +38,7 @@ describe.skipIf(!existsSync(path.join(MODEL, 'model.safetensors')))('TinyWorld m
     const j = JSON.parse(r.stdout) as { layers: { hook: string; train_acc: number; test_acc: number; auc: number; baseline_acc: number; control_acc: number; selectivity: number }[]; best: { hook: string; test_acc: number }; shuffled_control: { test_acc: number; chance: number } };
     console.table(j.layers.map((l) => ({ hook: l.hook, train: l.train_acc.toFixed(3), test: l.test_acc.toFixed(3), auc: l.auc.toFixed(3), baseline: l.baseline_acc.toFixed(3), control: l.control_acc.toFixed(3), selectivity: l.selectivity.toFixed(3) })));
     console.log('shuffled-label control:', j.shuffled_control);
-    if (process.env.INTERP_TINYWORLD_ACCEPTANCE === '1') expect(j.best.test_acc).toBeGreaterThanOrEqual(0.95);
+    expect(j.best.test_acc).toBeGreaterThanOrEqual(0.95);
     const best = j.layers.find((l) => l.hook === j.best.hook);
     expect(best?.test_acc ?? 0).toBeGreaterThan((best?.baseline_acc ?? 1) + 0.2);
     // Four balanced classes: chance is 0.25; allow sampling noise on 400 test rows.
