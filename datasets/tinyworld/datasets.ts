@@ -79,6 +79,7 @@ export const TINYWORLD_DATASETS: Readonly<Record<string, DatasetSpec>> = {
   'pairs-happy-sad': { description: 'contrastive pairs, happy (positive) vs sad (negative)', defaultCount: 500, build: (n) => pairs('mood', 'happy', 'sad', n) },
   'pairs-cat-dog': { description: 'contrastive pairs, cat (positive) vs dog (negative)', defaultCount: 500, build: (n) => pairs('species', 'cat', 'dog', n) },
   neutral: { description: 'story openings with no mood word, {text}: capability cost of steering', defaultCount: 1_000, build: neutral },
+  'sad-openings': { description: 'sad story openings to steer toward happy, {text}: the sad story of pair 400 + i, cut after its first mood sentence', defaultCount: 100, build: sadOpenings },
 };
 
 export const TINYWORLD_PREFIX = 'tinyworld:';
@@ -187,6 +188,22 @@ function pairs(attribute: 'mood' | 'species', positive: Mood | Species, negative
     // Parallel word lists make the two stories token-aligned; check rather than trust it.
     assert(a.words.length === b.words.length, () => `pair ${i}: stories differ in length`);
     out.push({ positive: a.text, negative: b.text, attribute, positive_value: positive, negative_value: negative });
+  }
+  return out;
+}
+
+/**
+ * Prompts for steering toward happy: the sad story of happy−sad pair 400 + i (after the pairs a
+ * vector is read from), cut after the sentence of its first mood word. Pair stories keep one mood,
+ * so the unsteered model goes on sad and a happy continuation is the steering's doing.
+ */
+function sadOpenings(count: number): TextRecord[] {
+  const out: TextRecord[] = [];
+  for (let i = 400; out.length < count; i++) {
+    const s = generateStory(storySeed(SEEDS.datasets, 9_000_000 + i), { mood: 'sad', moodChanges: false });
+    const first = s.labels.findIndex((l) => l.mood !== null);
+    assert(first >= 0, () => `sad opening ${i}: no mood word`);
+    out.push({ text: wordsToText(s.words.slice(0, s.words.indexOf('.', first) + 1)) });
   }
   return out;
 }
