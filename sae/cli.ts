@@ -132,7 +132,7 @@ async function train(flags: TrainFlags): Promise<void> {
         ce_loss_score: lm?.ceLossScore ?? null, kl_score: lm?.klScore ?? null, delta_lm_loss: lm?.deltaLmLoss ?? null,
       },
     };
-    const extra = { eval_tokens: metrics.tokens, cosine: metrics.cosine, norm_ratio: metrics.normRatio, histogram: metrics.histogram, seconds: result.seconds, resumed: result.resumed };
+    const extra = { eval_tokens: metrics.tokens, dead_fraction_training_window: result.deadFractionTraining, dead_tokens_window: result.config.deadTokens, cosine: metrics.cosine, norm_ratio: metrics.normRatio, histogram: metrics.histogram, seconds: result.seconds, resumed: result.resumed };
     writeFileAtomic(path.join(flags.out, 'metrics.json'), [Buffer.from(`${JSON.stringify({ ...summary, ...extra }, null, 2)}\n`)]);
     const manifest = {
       kind: 'interp.sae-run', format_version: 1, model: capture.manifest.model, dataset: capture.manifest.dataset, hooks: [hook], seed: flags.seed,

@@ -59,6 +59,8 @@ export interface TrainSaeResult {
   readonly seconds: number;
   /** Held-out sequence predicate used (for evaluation). */
   readonly heldOut: (seq: number) => boolean;
+  /** Latents that had not fired in the last `deadTokens` training tokens when training ended. */
+  readonly deadFractionTraining: number;
   /** Rows of the held-out sequences (the evaluation set's size). */
   readonly heldOutTokens: number;
   /** Input scale s the SAE was trained under (folded into the saved weights). */
@@ -246,7 +248,9 @@ export async function trainSae(o: TrainSaeOptions): Promise<TrainSaeResult> {
     stream.return(undefined);
     await writeCheckpoint(s, o);
     const sae = await currentSae(s, o);
-    return { sae, config: s.cfg, steps: s.step, tokens: s.step * s.cfg.batchTokens, resumed: o.resume === true, seconds: (performance.now() - started) / 1000, heldOut, heldOutTokens: heldOutMask.reduce((a, v) => a + v, 0), scale: s.scale };
+    return { sae, config: s.cfg, steps: s.step, tokens: s.step * s.cfg.batchTokens, resumed: o.resume === true, seconds: (performance.now() - started) / 1000, heldOut, heldOutTokens: heldOutMask.reduce((a, v) => a + v, 0), scale: s.scale,
+      deadFractionTraining: s.sinceFired.filter((t) => t >= s.cfg.deadTokens).length / s.cfg.dSae,
+    };
   } finally {
     disposeAdamStates(s.adam);
     for (const t of [s.params.W_enc, s.params.b_enc, s.params.W_dec, s.params.b_dec, s.params.logThreshold]) t?.dispose();
