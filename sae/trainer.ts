@@ -248,7 +248,9 @@ export async function trainSae(o: TrainSaeOptions): Promise<TrainSaeResult> {
     stream.return(undefined);
     await writeCheckpoint(s, o);
     const sae = await currentSae(s, o);
-    return { sae, config: s.cfg, steps: s.step, tokens: s.step * s.cfg.batchTokens, resumed: o.resume === true, seconds: (performance.now() - started) / 1000, heldOut, heldOutTokens: heldOutMask.reduce((a, v) => a + v, 0), scale: s.scale,
+    return {
+      sae, config: s.cfg, steps: s.step, tokens: s.step * s.cfg.batchTokens, resumed: o.resume === true, seconds: (performance.now() - started) / 1000,
+      heldOut, heldOutTokens: heldOutMask.reduce((a, v) => a + v, 0), scale: s.scale,
       deadFractionTraining: s.sinceFired.filter((t) => t >= s.cfg.deadTokens).length / s.cfg.dSae,
     };
   } finally {
