@@ -171,7 +171,7 @@ export const trainSaeCommand: CommandSpec = {
       .option('--resume', 'continue from OUT/checkpoint')
       .option('--eval-fraction <f>', 'fraction of sequences held out for evaluation (default 0.05)', num('--eval-fraction', { min: 0, max: 0.99 }))
       .option('--eval-tokens <n>', 'evaluate on at most this many held-out tokens', num('--eval-tokens', { min: 1, integer: true }))
-      .option('--dead-tokens <n>', 'a latent is dead after this many tokens without firing (default: a tenth of the run, ≤ 10M)', num('--dead-tokens', { min: 1, integer: true }))
+      .option('--dead-tokens <n>', 'a latent is dead after this many tokens without firing (default: 1% of the run, at least 10 batches, at most 10M)', num('--dead-tokens', { min: 1, integer: true }))
       .option('--model <dir>', 'model directory: also compute CE-loss score, KL score and delta LM loss on held-out sequences')
       .option('--eval-sequences <n>', 'held-out sequences for the CE / KL metrics', num('--eval-sequences', { min: 1, integer: true }), 64)
       .option('--json', 'print a JSON summary on stdout')

@@ -124,9 +124,10 @@ export function trainConfig(input: TrainConfigInput): TrainConfig {
     seed: input.seed ?? 0,
     auxkCoefficient: input.auxkCoefficient ?? 1 / 32,
     kAux: input.kAux ?? Math.max(1, Math.floor(input.dIn / 2)),
-    // sparsify counts 10M tokens; a run shorter than ~20M tokens would never see a latent die,
-    // so the window shrinks to a tenth of the run (at least 50 batches' worth).
-    deadTokens: input.deadTokens ?? Math.min(10_000_000, Math.max(50 * batchTokens, Math.floor(tokens / 10))),
+    // Gao et al. 2024 (and sparsify) count 10M tokens in runs of billions, about 1% of the run or
+    // less; a fixed 10M would never declare a latent dead in a short run, so the window is 1% of
+    // the run, at least 10 batches, at most 10M tokens.
+    deadTokens: input.deadTokens ?? Math.min(10_000_000, Math.max(10 * batchTokens, Math.floor(tokens / 100))),
     bandwidth: input.bandwidth ?? 1e-3,
     initThreshold: input.initThreshold ?? 1e-3,
     thresholdRate: input.thresholdRate ?? 0.01,
