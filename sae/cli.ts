@@ -17,7 +17,12 @@ import { openCapture, type Capture } from '../src/store/index.js';
 import { versions } from '../src/versions.js';
 import { SAE_VARIANTS, type SaeVariant } from './config.js';
 import { importSae, writeSaeFiles } from './io.js';
-import { lmMetricsOnHeldOut } from './lm-eval.js';
+import { TINYWORLD_PREFIX } from '../datasets/tinyworld/index.js';
+import { getGpu } from '../src/engine/index.js';
+import { tinyworldLabeler } from './attributes.js';
+import { writeSaeDashboard, type TrainingLogEntry } from './dashboard.js';
+import { disposeGpuSae, uploadSae } from './gpu-sae.js';
+import { gpuEncoder, lmMetricsOnHeldOut } from './lm-eval.js';
 import { evaluateSae } from './metrics.js';
 import { trainSae, type TrainProgress } from './trainer.js';
 
@@ -43,6 +48,8 @@ interface TrainFlags {
   model?: string;
   evalSequences: number;
   json?: boolean;
+  report: boolean;
+  reports?: string;
 }
 
 /** Default expansion factor d_sae / d_in (sparsify's default, 32). */
@@ -104,6 +111,11 @@ async function train(flags: TrainFlags): Promise<void> {
     const dSae = flags.width ?? Math.round((flags.expansion ?? DEFAULT_EXPANSION) * d);
     const batchTokens = flags.batchTokens ?? 4096;
     const bar = progressLine();
+    const trainingLog: TrainingLogEntry[] = [];
+    const logProgress = (p: TrainProgress) => {
+      trainingLog.push({ tokens: p.tokens, loss: p.loss, l0: p.l0, explained_variance: p.explainedVariance, dead_fraction: p.deadFraction });
+      bar.update(p);
+    };
     let result;
     try {
       result = await trainSae({
@@ -114,7 +126,7 @@ async function train(flags: TrainFlags): Promise<void> {
           checkpointEvery: flags.checkpointEvery, evalFraction: flags.evalFraction, deadTokens: flags.deadTokens,
         },
         metadata: { model_name: capture.manifest.model.id, context_size: capture.manifest.context, interp_capture: path.resolve(capture.dir) },
-        progress: bar.update,
+        progress: logProgress,
       });
     } finally {
       bar.stop();
@@ -139,10 +151,47 @@ async function train(flags: TrainFlags): Promise<void> {
       capture: path.resolve(capture.dir), config: result.config, input_scale: result.scale, versions: versions(), command: ['interp', ...process.argv.slice(2)],
     };
     writeFileAtomic(path.join(flags.out, 'manifest.json'), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
+    const report = flags.report ? await writeDashboard(flags, capture, hook, result, summary.metrics, lm, trainingLog, manifest) : null;
+    // The --json document is exactly the issue's contract; the dashboard's path goes to stderr.
+    if (report) process.stderr.write(`dashboard: ${report.file}\n`);
     if (flags.json) printJson(summary);
-    else process.stdout.write(`trained ${variant} SAE ${result.config.dIn}→${result.config.dSae} on ${result.tokens} tokens of ${hook} in ${result.seconds.toFixed(1)} s: held-out L0 ${metrics.l0.toFixed(1)}, EV ${metrics.explainedVariance.toFixed(4)}, dead ${(100 * metrics.deadFraction).toFixed(2)}% → ${path.resolve(flags.out)}\n`);
+    else {
+      process.stdout.write(`trained ${variant} SAE ${result.config.dIn}→${result.config.dSae} on ${result.tokens} tokens of ${hook} in ${result.seconds.toFixed(1)} s: held-out L0 ${metrics.l0.toFixed(1)}, EV ${metrics.explainedVariance.toFixed(4)}, dead ${(100 * metrics.deadFraction).toFixed(2)}% → ${path.resolve(flags.out)}\n`);
+    }
   } finally {
     capture.close();
+  }
+}
+
+/**
+ * The SAE dashboard over the held-out sequences of the capture (encoded on the GPU), with the
+ * training curves, the held-out metrics, logit effects when the capture's model is on disk, and on
+ * TinyWorld captures the best-matching latent per known attribute.
+ */
+async function writeDashboard(
+  flags: TrainFlags,
+  capture: Capture,
+  hook: string,
+  result: Awaited<ReturnType<typeof trainSae>>,
+  metrics: Record<string, number | null>,
+  lm: Awaited<ReturnType<typeof lmMetricsOnHeldOut>> | null,
+  trainingLog: readonly TrainingLogEntry[],
+  manifest: object,
+) {
+  const gpu = uploadSae(await getGpu(), result.sae);
+  try {
+    const modelDir = flags.model ?? capture.manifest.model.dir;
+    const dash = await writeSaeDashboard({
+      sae: result.sae, captureDir: capture.dir, hook, name: `sae-${path.basename(path.resolve(flags.out))}`,
+      ...(flags.reports ? { reportsDir: flags.reports } : {}),
+      manifest, trainingLog, metrics, ...(lm ? { lmMetrics: lm } : {}),
+      ...(fs.existsSync(path.join(modelDir, 'config.json')) ? { model: modelDir } : {}),
+      ...(capture.manifest.dataset.path.startsWith(TINYWORLD_PREFIX) ? { attributes: tinyworldLabeler } : {}),
+      includeSequence: result.heldOut, encode: gpuEncoder(gpu), maxRows: 200_000,
+    });
+    return { file: dash.report.file };
+  } finally {
+    disposeGpuSae(gpu);
   }
 }
 
@@ -174,6 +223,8 @@ export const trainSaeCommand: CommandSpec = {
       .option('--dead-tokens <n>', 'a latent is dead after this many tokens without firing (default: 1% of the run, at least 10 batches, at most 10M)', num('--dead-tokens', { min: 1, integer: true }))
       .option('--model <dir>', 'model directory: also compute CE-loss score, KL score and delta LM loss on held-out sequences')
       .option('--eval-sequences <n>', 'held-out sequences for the CE / KL metrics', num('--eval-sequences', { min: 1, integer: true }), 64)
+      .option('--no-report', 'do not write the SAE dashboard')
+      .option('--reports <dir>', 'reports directory (default ./reports)')
       .option('--json', 'print a JSON summary on stdout')
       .action(action((flags: TrainFlags) => train(flags)));
   },

@@ -29,8 +29,8 @@ export function heldOutTokenSequences(capture: Capture, heldOut: (seq: number) =
   return out;
 }
 
-/** Dense f [n, m] on the host from the GPU encoder. */
-function gpuEncoder(g: GpuSae): SaeEncoder {
+/** Dense f [n, m] on the host from the GPU encoder (also what the dashboard scan encodes with). */
+export function gpuEncoder(g: GpuSae): SaeEncoder {
   const { d_in: d, d_sae: m } = g.sae.cfg;
   return async (x, n) => {
     const f = scope(() => encode(g, upload(g.W_enc.gpu, x, [n, d])));
