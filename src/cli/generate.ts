@@ -66,7 +66,8 @@ async function run(flags: GenerateFlags): Promise<void> {
   await model.dispose();
   const seq = out.sequences[0];
   if (flags.json) printJson({ prompt_ids: prompt, ids: seq.generated, text: seq.text, stop_reason: seq.stopReason });
-  else process.stdout.write(`${seq.text ?? seq.generated.join(' ')}\n`);
+  // Plain output reads as text: the prompt followed by its continuation (ids when there is no tokenizer).
+  else process.stdout.write(seq.text === null ? `${seq.generated.join(' ')}\n` : `${flags.prompt ?? ''}${seq.text}\n`);
 }
 
 export const generateCommand: CommandSpec = {
