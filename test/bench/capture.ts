@@ -43,10 +43,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpt2Plan, writeCheckpoint } from './_hf_checkpoint.js';
 import type { BenchRow, BenchRun } from './types.js';
+import { acquireBenchLock } from './_lock.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '../..');
-const LOCK_FILE = path.join(os.tmpdir(), 'interp-bench.lock');
 const BENCH = 'capture';
 const MODEL = 'gpt2-small';
 const CUT_LAYER = 5;
@@ -260,22 +260,6 @@ function runWorker<T>(task: TimeTask | MemTask, cacheDir: string, threads: numbe
   });
 }
 
-/** Holds `flock LOCK_FILE` until the returned function is called (or this process dies). */
-async function acquireLock(): Promise<() => void> {
-  const holder = spawn('flock', [LOCK_FILE, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = setTimeout(() => log(`waiting for ${LOCK_FILE} (another benchmark is running)…`), 1000);
-  const got = await new Promise<boolean>((resolve) => {
-    holder.on('error', () => resolve(false));
-    holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve(true));
-    holder.on('exit', () => resolve(false));
-  });
-  clearTimeout(waiting);
-  if (!got) {
-    log(`warning: could not take ${LOCK_FILE} (no flock?); do not run two benchmarks at once`);
-    return () => {};
-  }
-  return () => holder.stdin.end();
-}
 
 /** This process, its ancestors (npm run bench) and its descendants: never "something heavy running". */
 function ownProcesses(): Set<number> {
@@ -365,7 +349,7 @@ function overhead(caseName: string, captureS: number, forwardS: number, peer: st
 
 export const run: BenchRun = async function* (args) {
   const opt = parseArgs(args);
-  const release = opt.lock ? await acquireLock() : () => {};
+  const release = opt.lock ? await acquireBenchLock('capture') : () => {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'interp-bench-capture-'));
   try {
     const busyNow = opt.wait ? await waitForQuiet(opt.maxWait) : heavyProcesses();

@@ -9,7 +9,7 @@
  * Exclusive: holds `flock /tmp/interp-bench.lock` like the other benchmarks (--no-lock when already
  * under it). Options: --n N (20000), --d D (768), --runs R (3), --no-lock.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,9 +18,9 @@ import { getGpu, upload } from '../../src/engine/index.js';
 import { accuracy, fitLogistic, oneVsRestTargets, scoreOnGpu } from '../../probes/index.js';
 import { gaussian, rng } from '../../probes/split.js';
 import type { BenchRow, BenchRun } from './types.js';
+import { acquireBenchLock } from './_lock.js';
 
 const BENCH = 'probes';
-const LOCK_FILE = path.join(os.tmpdir(), 'interp-bench.lock');
 const PEER = fileURLToPath(new URL('./_probes_peer.py', import.meta.url));
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -39,22 +39,6 @@ function parseArgs(args: readonly string[]): Options {
   return opt;
 }
 
-/** Holds `flock LOCK_FILE` until the returned function is called (or this process dies). */
-async function acquireLock(): Promise<() => void> {
-  const holder = spawn('flock', [LOCK_FILE, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = setTimeout(() => console.error(`probes bench: waiting for ${LOCK_FILE} (another benchmark is running)…`), 1000);
-  const got = await new Promise<boolean>((resolve) => {
-    holder.on('error', () => resolve(false));
-    holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve(true));
-    holder.on('exit', () => resolve(false));
-  });
-  clearTimeout(waiting);
-  if (!got) {
-    console.error(`probes bench: warning: could not take ${LOCK_FILE} (no flock?); do not run two benchmarks at once`);
-    return () => {};
-  }
-  return () => holder.stdin.end();
-}
 
 /** Rows x = s·y·u + D·ε with y = ±1, u a random unit vector, D a per-dimension scale in [0.5, 2]. */
 function synthetic(n: number, d: number, seed: number): { x: Float32Array; y: Int32Array } {
@@ -82,7 +66,7 @@ function row(caseName: string, metric: string, value: number, unit: string, peer
 
 export const run: BenchRun = async function* (args) {
   const opt = parseArgs(args);
-  const release = opt.lock ? await acquireLock() : () => {};
+  const release = opt.lock ? await acquireBenchLock('probes') : () => {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'interp-bench-probes-'));
   try {
     const busy = os.loadavg()[0];

@@ -27,6 +27,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpt2Plan, writeCheckpoint } from './_hf_checkpoint.js';
 import type { BenchRow, BenchRun } from './types.js';
+import { acquireBenchLock } from './_lock.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -34,7 +35,6 @@ const REPO = path.resolve(HERE, '../..');
 const PEER_SCRIPT = path.join(HERE, '_runtime_peer.py');
 const PEER_PYTHON = '/usr/bin/python3'; // Debian's python3-torch lives here, not in a pyenv/venv python
 const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
-const LOCK_FILE = path.join(os.tmpdir(), 'interp-bench.lock');
 const BENCH = 'runtime';
 const MODEL = 'gpt2-small';
 
@@ -206,22 +206,6 @@ function peerEnv(threads: number): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Holds `flock LOCK_FILE` until the returned function is called (or this process dies). */
-async function acquireLock(): Promise<() => void> {
-  const holder = spawn('flock', [LOCK_FILE, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = setTimeout(() => console.error(`runtime bench: waiting for ${LOCK_FILE} (another benchmark is running)…`), 1000);
-  const got = await new Promise<boolean>((resolve) => {
-    holder.on('error', () => resolve(false));
-    holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve(true));
-    holder.on('exit', () => resolve(false));
-  });
-  clearTimeout(waiting);
-  if (!got) {
-    console.error(`runtime bench: warning: could not take ${LOCK_FILE} (no flock?); do not run two benchmarks at once`);
-    return () => {};
-  }
-  return () => holder.stdin.end();
-}
 
 /** Deterministic token ids in [0, vocab). */
 function randomTokens(b: number, p: number, vocab: number, seed: number): number[][] {
@@ -242,7 +226,7 @@ function row(caseName: string, metric: string, value: number, unit: string, peer
 
 export const run: BenchRun = async function* (args) {
   const opt = parseArgs(args);
-  const release = opt.lock ? await acquireLock() : () => {};
+  const release = opt.lock ? await acquireBenchLock('runtime') : () => {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'interp-bench-runtime-'));
   try {
     const busy = os.loadavg()[0];

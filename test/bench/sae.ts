@@ -14,7 +14,7 @@
  * tokens/s, and tokens per CPU-second of each process (all threads), which other load on a
  * shared machine distorts less.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,8 +25,8 @@ import { disposeParams, initialParams, uploadParams } from '../../sae/params.js'
 import { trainStep } from '../../sae/step.js';
 import { adamStates, disposeAdamStates, updateParams } from '../../sae/update.js';
 import type { BenchRow, BenchRun } from './types.js';
+import { acquireBenchLock } from './_lock.js';
 
-const LOCK_FILE = path.join(os.tmpdir(), 'interp-bench.lock');
 const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -48,22 +48,6 @@ function parseArgs(args: readonly string[]): Options {
   return o;
 }
 
-/** Holds `flock LOCK_FILE` until the returned function is called. */
-async function acquireLock(): Promise<() => void> {
-  const holder = spawn('flock', [LOCK_FILE, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = setTimeout(() => console.error(`sae bench: waiting for ${LOCK_FILE} (another benchmark is running)…`), 1000);
-  const got = await new Promise<boolean>((resolve) => {
-    holder.on('error', () => resolve(false));
-    holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve(true));
-    holder.on('exit', () => resolve(false));
-  });
-  clearTimeout(waiting);
-  if (!got) {
-    console.error(`sae bench: warning: could not take ${LOCK_FILE}; do not run two benchmarks at once`);
-    return () => {};
-  }
-  return () => holder.stdin.end();
-}
 
 /** OpenBLAS for the peer, passive OpenMP waiting (see test/bench/runtime.ts peerEnv). */
 function peerEnv(threads: number): NodeJS.ProcessEnv {
@@ -126,7 +110,7 @@ async function timeInterp(o: Options): Promise<Measured> {
 
 export const run: BenchRun = async function* (args) {
   const o = parseArgs(args);
-  const release = o.lock ? await acquireLock() : () => {};
+  const release = o.lock ? await acquireBenchLock('sae') : () => {};
   try {
     const load = os.loadavg()[0];
     if (load > 0.5) console.error(`sae bench: note: load average ${load.toFixed(2)} before starting; other processes slow both sides`);

@@ -13,7 +13,6 @@
  * Options: --threads N (2), --runs N (5), --warmup N (1), --batch N (4), --prompt N (32),
  * --new N (32), --layers N (12), --no-lock.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -24,9 +23,9 @@ import { HookedTransformer } from '../../src/runtime/model.js';
 import { randomVector } from '../../steering/sources.js';
 import { gpt2Plan, writeCheckpoint } from './_hf_checkpoint.js';
 import type { BenchRow, BenchRun } from './types.js';
+import { acquireBenchLock } from './_lock.js';
 
 const BENCH = 'steer';
-const LOCK_FILE = path.join(os.tmpdir(), 'interp-bench.lock');
 const PEER = 'interp, no intervention';
 
 interface Options {
@@ -52,22 +51,6 @@ function parseArgs(args: readonly string[]): Options {
   return opt;
 }
 
-/** Holds `flock LOCK_FILE` until the returned function is called (as test/bench/runtime.ts). */
-async function acquireLock(): Promise<() => void> {
-  const holder = spawn('flock', [LOCK_FILE, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = setTimeout(() => console.error(`steer bench: waiting for ${LOCK_FILE} (another benchmark is running)…`), 1000);
-  const got = await new Promise<boolean>((resolve) => {
-    holder.on('error', () => resolve(false));
-    holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve(true));
-    holder.on('exit', () => resolve(false));
-  });
-  clearTimeout(waiting);
-  if (!got) {
-    console.error(`steer bench: warning: could not take ${LOCK_FILE}; do not run two benchmarks at once`);
-    return () => {};
-  }
-  return () => holder.stdin.end();
-}
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -107,7 +90,7 @@ function rows(caseName: string, r: { off: number; on: number }): BenchRow[] {
 
 export const run: BenchRun = async function* (args) {
   const opt = parseArgs(args);
-  const release = opt.lock ? await acquireLock() : () => {};
+  const release = opt.lock ? await acquireBenchLock('steer') : () => {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'interp-bench-steer-'));
   try {
     const plan = gpt2Plan({ nLayer: opt.layers });
