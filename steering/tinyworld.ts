@@ -6,8 +6,7 @@
  * continuation is the steering's doing. Prompts come from pairs after the ones a vector is read
  * from (`from`), so the vector never saw them.
  */
-import { labelText, textToWords, tinyworldRecords, wordsToText } from '../datasets/tinyworld/index.js';
-import type { PairRecord } from '../datasets/tinyworld/index.js';
+import { labelText, sadOpenings as tinyworldSadOpenings, textToWords, wordsToText } from '../datasets/tinyworld/index.js';
 import { assert } from '../src/errors.js';
 
 export interface OpeningOptions {
@@ -17,12 +16,9 @@ export interface OpeningOptions {
   readonly count?: number;
 }
 
-/** Sad openings as {text} records (JSONL-ready), each ending with its first mood sentence. */
+/** Sad openings as {text} records (JSONL-ready), each ending with its first mood sentence (the tinyworld:sad-openings dataset). */
 export function sadOpenings(options: OpeningOptions = {}): { text: string }[] {
-  const from = options.from ?? 400;
-  const count = options.count ?? 100;
-  const pairs = tinyworldRecords('tinyworld:pairs-happy-sad', { count: from + count }).slice(from) as PairRecord[];
-  return pairs.map((p) => ({ text: cutAfterFirstMood(p.negative) }));
+  return tinyworldSadOpenings(options.count ?? 100, options.from ?? 400).map((r) => ({ text: r.text }));
 }
 
 /** The text up to and including the "." that ends the sentence of the first mood word. */

@@ -79,7 +79,7 @@ export const TINYWORLD_DATASETS: Readonly<Record<string, DatasetSpec>> = {
   'pairs-happy-sad': { description: 'contrastive pairs, happy (positive) vs sad (negative)', defaultCount: 500, build: (n) => pairs('mood', 'happy', 'sad', n) },
   'pairs-cat-dog': { description: 'contrastive pairs, cat (positive) vs dog (negative)', defaultCount: 500, build: (n) => pairs('species', 'cat', 'dog', n) },
   neutral: { description: 'story openings with no mood word, {text}: capability cost of steering', defaultCount: 1_000, build: neutral },
-  'sad-openings': { description: 'sad story openings to steer toward happy, {text}: the sad story of pair 400 + i, cut after its first mood sentence', defaultCount: 100, build: sadOpenings },
+  'sad-openings': { description: 'sad story openings to steer toward happy, {text}: the sad story of pair 400 + i, cut after its first mood sentence', defaultCount: 100, build: (n) => sadOpenings(n) },
 };
 
 export const TINYWORLD_PREFIX = 'tinyworld:';
@@ -197,9 +197,9 @@ function pairs(attribute: 'mood' | 'species', positive: Mood | Species, negative
  * vector is read from), cut after the sentence of its first mood word. Pair stories keep one mood,
  * so the unsteered model goes on sad and a happy continuation is the steering's doing.
  */
-function sadOpenings(count: number): TextRecord[] {
+export function sadOpenings(count: number, from = 400): TextRecord[] {
   const out: TextRecord[] = [];
-  for (let i = 400; out.length < count; i++) {
+  for (let i = from; out.length < count; i++) {
     const s = generateStory(storySeed(SEEDS.datasets, 9_000_000 + i), { mood: 'sad', moodChanges: false });
     const first = s.labels.findIndex((l) => l.mood !== null);
     assert(first >= 0, () => `sad opening ${i}: no mood word`);

@@ -15,7 +15,7 @@ export type { Story } from './story.js';
 export { VOCAB, BOS_ID, EOS_ID, PAD_ID, UNK_ID, wordsToIds, idsToWords, tokenizerJson, tokenizerConfigJson } from './tokenizer.js';
 export { scoreText, labelText, isStoryText } from './scorer.js';
 export type { TextScore } from './scorer.js';
-export { tinyworldDataset, tinyworldRecords, TINYWORLD_DATASETS, TINYWORLD_PREFIX } from './datasets.js';
+export { tinyworldDataset, tinyworldRecords, sadOpenings, TINYWORLD_DATASETS, TINYWORLD_PREFIX } from './datasets.js';
 export type { ProbeRecord, PairRecord, TextRecord, DatasetRecord } from './datasets.js';
 
 import { existsSync } from 'node:fs';
