@@ -37,7 +37,8 @@ export type RandomModel = RandomGpt2 | RandomLlama;
 /** Weights by checkpoint name, with shapes, in float64 for the reference. */
 export type Weights = Map<string, { data: Float64Array; shape: number[] }>;
 
-function rng(seed: number): () => number {
+/** mulberry32: a small seeded generator of uniforms in [0, 1), shared by the tests. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -13,20 +13,12 @@ import { CaptureWriter } from '../../src/store/index.js';
 import { blockedEncoder } from '../../sae/dashboard-encode.js';
 import { scanCapture } from '../../sae/dashboard-scan.js';
 import { encodeReference, type Sae, type SaeArchitecture } from '../../sae/sae.js';
+import { rng } from '../helpers/checkpoints.js';
 
 const D = 6;
 const M = 10;
 const HOOK = 'blocks.0.hook_resid_post';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomSae(architecture: SaeArchitecture, seed: number, k: number | null = null): Sae {
   const r = rng(seed);

@@ -14,7 +14,7 @@ import type { TokenLabeler } from '../../sae/attributes.js';
 import type { Sae } from '../../sae/sae.js';
 import { runCli } from '../helpers/cli.js';
 import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
-import { writeRandomModel } from '../helpers/checkpoints.js';
+import { writeRandomModel, rng } from '../helpers/checkpoints.js';
 import { isolateCache } from '../helpers/fixtures.js';
 
 const XSS = '<script>alert(1)</script>';
@@ -23,15 +23,6 @@ const D = 32;
 const M = 48;
 const HOOK = 'blocks.0.hook_resid_post';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomSae(): Sae {
   const r = rng(4);
