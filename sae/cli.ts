@@ -189,6 +189,9 @@ async function writeDashboard(
       ...(capture.manifest.dataset.path.startsWith(TINYWORLD_PREFIX) ? { attributes: tinyworldLabeler } : {}),
       includeSequence: result.heldOut, encode: gpuEncoder(gpu), maxRows: 200_000,
     });
+    // The attribute table is a result in its own right (the demo's overview quotes it), so it is
+    // kept beside metrics.json and not only inside the HTML.
+    if (dash.attributes) writeFileAtomic(path.join(flags.out, 'attributes.json'), [Buffer.from(`${JSON.stringify(dash.attributes, null, 2)}\n`)]);
     return { file: dash.report.file };
   } finally {
     disposeGpuSae(gpu);
