@@ -81,16 +81,24 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureSummary> {
     // The next batch's forward pass runs on onnxruntime's threads while this thread converts and
     // writes the current one, so the store's work hides behind the model's.
     let pending = starts.length ? forward(starts[0]) : null;
-    for (let i = 0; i < starts.length; i++) {
-      const result = await (pending as ReturnType<typeof forward>);
-      pending = i + 1 < starts.length ? forward(starts[i + 1]) : null;
-      const start = starts[i];
-      const batch = sequences.slice(start, start + o.batchSize);
-      const skip = Math.max(0, resume.sequencesDone - start);
-      writer.append(rowsOf(o.model, batch, start, skip, dims, o.dataset.labelColumns.map((c) => c.name), result.hooks));
-      sequencesRun += batch.length - skip;
-      doneTokens += batch.slice(skip).reduce((a, s) => a + s.ids.length, 0);
-      o.progress?.(doneTokens, totalTokens);
+    try {
+      for (let i = 0; i < starts.length; i++) {
+        const result = await (pending as ReturnType<typeof forward>);
+        pending = i + 1 < starts.length ? forward(starts[i + 1]) : null;
+        const start = starts[i];
+        const batch = sequences.slice(start, start + o.batchSize);
+        const skip = Math.max(0, resume.sequencesDone - start);
+        writer.append(rowsOf(o.model, batch, start, skip, dims, o.dataset.labelColumns.map((c) => c.name), result.hooks));
+        sequencesRun += batch.length - skip;
+        doneTokens += batch.slice(skip).reduce((a, s) => a + s.ids.length, 0);
+        o.progress?.(doneTokens, totalTokens);
+      }
+    } catch (err) {
+      // A failed write (full disk, NaN activation) leaves the next batch's forward pass running:
+      // let it end before the caller disposes the model, which would otherwise crash the process
+      // with onnxruntime's "Session already disposed" instead of this error's message.
+      await pending?.catch(() => undefined);
+      throw err;
     }
   }
   const manifest = resume.complete ? writer.manifest : writer.finish({ sequencesDone: sequences.length });
