@@ -2,7 +2,7 @@
  * The activation store: capture directories of Arrow IPC shards plus manifest.json, written by
  * CaptureWriter, read with bounded memory by openCapture, exported for SAELens by exportHfDatasets.
  */
-export { CaptureWriter, NonFiniteActivationError, type CaptureBatch, type CaptureWriterOptions, type ResumePoint } from './writer.js';
+export { CaptureWriter, NonFiniteActivationError, StoreWriteError, type CaptureBatch, type CaptureWriterOptions, type ResumePoint } from './writer.js';
 export { Capture, openCapture, type BatchOptions, type CaptureRows, type LabelArray } from './reader.js';
 export { type ShuffleOptions, type ShuffledRows } from './shuffle.js';
 export { exportHfDatasets, type HfExportOptions, type HfExportResult } from './export-hf.js';

@@ -4,21 +4,26 @@
  * Commit protocol, so that a kill -9 at any moment leaves a store that a reader accepts and the
  * writer resumes: rows are buffered in memory until a shard is due; the shard is written as an
  * Arrow IPC file under `shard-NNNNN.arrow.tmp`, fsynced, renamed to `shard-NNNNN.arrow`, and only
- * then is manifest.json rewritten atomically (writeFileAtomic) listing it. On open, files the
- * manifest does not list (temporary shards, an orphan shard renamed just before the kill, stale
- * permutation caches) are deleted.
+ * then is manifest.json rewritten atomically (temporary file, fsync, rename) listing it. On open,
+ * files the manifest does not list (temporary shards, an orphan shard renamed just before the kill,
+ * stale permutation caches) are deleted.
+ *
+ * A write that fails (a full disk, a read-only directory) leaves the store at its last commit: the
+ * temporary file is removed, a shard whose manifest could not be written is removed again, and the
+ * error (a StoreWriteError naming the file, with the fix) says that running the capture again
+ * resumes it. The writer refuses further appends after such a failure: the rows it held are gone.
  *
  * Shard boundaries depend only on the row stream, never on how it was split into append calls:
  * a shard closes at the first sequence boundary where at least `shardRows` rows are buffered.
  * A resumed capture therefore writes the same shards, and ends with the same float64 statistic
  * sums, as an uninterrupted one.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecordBatchFileWriter } from 'apache-arrow';
 import { FdSink } from './fd-sink.js';
-import { FileFormatError, InterpError, ShapeMismatchError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../model/index.js';
+import { EnvironmentError, FileFormatError, InterpError, ShapeMismatchError, UsageError } from '../errors.js';
 import { concatBlocks, shardDictionaries, sliceBlock, toRecordBatch, type LabelValue, type RowBlock } from './columns.js';
 import { firstNonFinite, toF16BitsChecked } from './f16.js';
 import {
@@ -82,6 +87,31 @@ export class NonFiniteActivationError extends InterpError {
   }
 }
 
+/** A shard or manifest.json that could not be written; the store is left at its last commit. */
+export class StoreWriteError extends EnvironmentError {
+  constructor(
+    readonly file: string,
+    /** The system error code (ENOSPC, EACCES …), or the error's text when it has none. */
+    readonly code: string,
+    what: string,
+  ) {
+    const full = code === 'ENOSPC' || code === 'EDQUOT';
+    super(
+      `${file}: cannot write the ${what}: ${IO_PROBLEMS[code] ?? 'write failed'} (${code})`,
+      `${full ? 'free space on that disk' : 'make the directory writable'} (or move the capture directory to another disk), then run the same capture command again: it resumes after the last complete shard`,
+    );
+  }
+}
+
+const IO_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+};
+
 const SHARD_NAME = /^shard-(\d{5,})\.arrow$/;
 const OWN_TEMP = /^(shard-\d{5,}\.arrow\.tmp|\.manifest\.json\..*\.tmp|\.permutation-.*\.tmp|permutation-.*\.bin)$/;
 
@@ -91,10 +121,13 @@ export class CaptureWriter {
   /** Smallest sequence index the next append may start with. */
   private nextSeq: number;
   private finished: boolean;
+  /** The write that failed, after which nothing more may be appended. */
+  private failure: StoreWriteError | null = null;
 
   private constructor(
     readonly dir: string,
-    private readonly m: CaptureManifest,
+    /** The committed manifest; replaced (never edited) once a new one is on disk. */
+    private m: CaptureManifest,
     readonly resume: ResumePoint,
     private readonly shardRows: number,
     private readonly recordBatchRows: number,
@@ -164,7 +197,7 @@ export class CaptureWriter {
    * (shape, order, NaN/Inf) leaves the writer as it was. Writes a shard when one is due.
    */
   append(batch: CaptureBatch): void {
-    if (this.finished) throw new UsageError(`${this.dir}: the capture is complete; nothing more can be appended`, 'capture into a new directory');
+    this.checkUsable();
     const block = this.toBlock(batch);
     if (block.n === 0) return;
     this.pending.push(block);
@@ -183,12 +216,39 @@ export class CaptureWriter {
    */
   finish(options: { sequencesDone?: number } = {}): Readonly<CaptureManifest> {
     if (this.finished) return this.m;
+    this.checkUsable();
     if (this.pendingRows > 0) this.flush(this.pendingRows);
-    this.m.sequences_done = Math.max(this.m.sequences_done, options.sequencesDone ?? 0);
-    this.m.complete = true;
-    writeManifest(this.dir, this.m);
+    const next = structuredClone(this.m);
+    next.sequences_done = Math.max(next.sequences_done, options.sequencesDone ?? 0);
+    next.complete = true;
+    this.commit(next);
     this.finished = true;
     return this.m;
+  }
+
+  private checkUsable(): void {
+    if (this.failure) throw new UsageError(`${this.dir}: an earlier write failed (${this.failure.code}), so this writer lost the rows it held`, 'open the capture again to resume after its last complete shard');
+    if (this.finished) throw new UsageError(`${this.dir}: the capture is complete; nothing more can be appended`, 'capture into a new directory');
+  }
+
+  /** Writes `next` as manifest.json and makes it the committed manifest; `shard` is removed again if that fails. */
+  private commit(next: CaptureManifest, shard?: string): void {
+    try {
+      writeManifest(this.dir, next);
+    } catch (err) {
+      if (shard) {
+        fs.rmSync(shard, { force: true });
+        syncDir(this.dir);
+      }
+      throw this.failed(err);
+    }
+    this.m = next;
+  }
+
+  /** Records a failed write (the writer is unusable after it) and returns the error to throw. */
+  private failed(err: unknown): unknown {
+    if (err instanceof StoreWriteError) this.failure = err;
+    return err;
   }
 
   /** Validates a batch and converts it to a RowBlock of stored values (copies: callers may reuse buffers). */
@@ -304,16 +364,21 @@ export class CaptureWriter {
     const shard = shardDictionaries(parts, hooks, labelCols, dtype, metadata);
     const index = this.m.shards.length;
     const file = `shard-${String(index).padStart(5, '0')}.arrow`;
-    writeShardFile(path.join(this.dir, file), parts, (blk) => toRecordBatch(blk, shard, hooks, labelCols, dtype), this.recordBatchRows, hooks, dtype);
+    try {
+      writeShardFile(path.join(this.dir, file), parts, (blk) => toRecordBatch(blk, shard, hooks, labelCols, dtype), this.recordBatchRows, hooks, dtype);
+    } catch (err) {
+      throw this.failed(err);
+    }
 
     const firstSeq = parts[0].seq[0];
     const last = parts[parts.length - 1];
     const lastSeq = last.seq[last.n - 1];
-    this.m.shards.push({ file, rows, first_seq: firstSeq, last_seq: lastSeq });
-    this.m.rows += rows;
-    this.m.sequences_done = Math.max(this.m.sequences_done, lastSeq + 1);
-    for (const h of hooks) mergeSums(this.m.stats[h.name], sums[h.name]);
-    writeManifest(this.dir, this.m);
+    const next = structuredClone(this.m);
+    next.shards.push({ file, rows, first_seq: firstSeq, last_seq: lastSeq });
+    next.rows += rows;
+    next.sequences_done = Math.max(next.sequences_done, lastSeq + 1);
+    for (const h of hooks) mergeSums(next.stats[h.name], sums[h.name]);
+    this.commit(next, path.join(this.dir, file));
   }
 }
 
@@ -330,10 +395,7 @@ function writeShardFile(
   hooks: CaptureManifest['hooks'],
   dtype: CaptureManifest['dtype'],
 ): void {
-  const tmp = `${file}.tmp`;
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(tmp, 'w');
+  writeDurably(file, `${file}.tmp`, 'shard', (fd) => {
     const writer = new RecordBatchFileWriter();
     writer.reset(new FdSink(fd));
     let group: RowBlock[] = [];
@@ -355,22 +417,39 @@ function writeShardFile(
     }
     emit();
     writer.close();
+  });
+}
+
+/** manifest.json through `.manifest.json.<pid>.<random>.tmp`, a name open() clears as OWN_TEMP. */
+function writeManifest(dir: string, m: CaptureManifest): void {
+  const bytes = new TextEncoder().encode(`${JSON.stringify(m, null, 1)}\n`);
+  const tmp = path.join(dir, `.${MANIFEST_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  writeDurably(path.join(dir, MANIFEST_FILE), tmp, 'manifest', (fd) => {
+    for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+  });
+}
+
+/**
+ * Writes `file` whole or not at all: `fill` writes `tmp`, which is fsynced and renamed over
+ * `file`, then the directory is fsynced so that the rename is durable. On failure `tmp` is removed
+ * and a StoreWriteError names `file` (InterpErrors from `fill` pass through unchanged).
+ */
+function writeDurably(file: string, tmp: string, what: string, fill: (fd: number) => void): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, 'w');
+    fill(fd);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = null;
     fs.renameSync(tmp, file);
-    syncDir(path.dirname(file));
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     if (err instanceof InterpError) throw err;
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new FileFormatError(`${file}: cannot write shard (${code})`, 'check that the directory is writable and has free space, then run the capture again to resume');
+    throw new StoreWriteError(file, (err as NodeJS.ErrnoException).code ?? String(err), what);
   }
-}
-
-function writeManifest(dir: string, m: CaptureManifest): void {
-  writeFileAtomic(path.join(dir, MANIFEST_FILE), [new TextEncoder().encode(`${JSON.stringify(m, null, 1)}\n`)]);
+  syncDir(path.dirname(file));
 }
 
 /** Deletes shard files, temporaries and permutation caches that `keep` does not list. */
