@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FileFormatError, ShapeMismatchError, UsageError } from '../src/errors.js';
+import { FileFormatError, ShapeMismatchError, UsageError, describeValue } from '../src/errors.js';
 import { openSafetensors, writeFileAtomic, writeSafetensors, type WritableTensor } from '../src/model/index.js';
 import { readNpz } from './npz.js';
 import { checkSae, type Sae, type SaeArchitecture, type SaeConfig, type SaeMetadata } from './sae.js';
@@ -52,7 +52,7 @@ function memoryArchitecture(a: unknown, file: string): SaeArchitecture {
     case 'jumprelu':
       return a;
     default:
-      throw new FileFormatError(`${file}: architecture ${JSON.stringify(a)} is not one interp reads`, 'interp reads standard (ReLU), topk and jumprelu SAEs');
+      throw new FileFormatError(`${file}: architecture ${describeValue(a)} is not one interp reads`, 'interp reads standard (ReLU), topk and jumprelu SAEs');
   }
 }
 

@@ -47,3 +47,19 @@ export class InternalError extends Error {
 export function assert(condition: unknown, message: () => string): asserts condition {
   if (!condition) throw new InternalError(message());
 }
+
+/**
+ * A value read from a file, rendered for an error message: JSON, cut to `max` characters. Never
+ * throws: values nested too deeply for JSON.stringify (a hostile file can nest arrays 100,000
+ * deep, which JSON.parse accepts) are shown by their kind instead.
+ */
+export function describeValue(value: unknown, max = 80): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = Array.isArray(value) ? '[...] (nested too deeply to show)' : '{...} (nested too deeply to show)';
+  }
+  if (text === undefined) text = String(value);
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}

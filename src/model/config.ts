@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ModelFormatError } from '../errors.js';
+import { ModelFormatError, describeValue } from '../errors.js';
 import type { GenerationDefaults, ModelSource } from './types.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -35,7 +35,7 @@ function readJsonObject(file: string, fix: string): { json: Record<string, unkno
     throw new ModelFormatError(`${file}: not valid JSON (${(err as Error).message})`, fix);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ModelFormatError(`${file}: expected a JSON object, got ${JSON.stringify(json)?.slice(0, 60)}`, fix);
+    throw new ModelFormatError(`${file}: expected a JSON object, got ${describeValue(json, 60)}`, fix);
   }
   return { json: json as Record<string, unknown>, bytes };
 }
@@ -53,7 +53,7 @@ export function readModelConfig(dir: string): ModelConfigFile {
   const { json, bytes } = readJsonObject(file, fix);
   if (typeof json.model_type !== 'string' || json.model_type === '') {
     throw new ModelFormatError(
-      `${file}: expected a string "model_type" (e.g. "gpt2", "llama"), got ${JSON.stringify(json.model_type) ?? 'none'}`,
+      `${file}: expected a string "model_type" (e.g. "gpt2", "llama"), got ${json.model_type === undefined ? 'none' : describeValue(json.model_type)}`,
       'add the model_type of the architecture, or re-save the config with a recent transformers',
     );
   }
@@ -63,7 +63,7 @@ export function readModelConfig(dir: string): ModelConfigFile {
 function tokenId(file: string, key: string, value: unknown): number | null {
   if (value === undefined || value === null) return null;
   if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number;
-  throw new ModelFormatError(`${file}: "${key}" must be a non-negative integer token id, got ${JSON.stringify(value)}`, 'fix or remove the field');
+  throw new ModelFormatError(`${file}: "${key}" must be a non-negative integer token id, got ${describeValue(value)}`, 'fix or remove the field');
 }
 
 /**

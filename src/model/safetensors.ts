@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ModelFormatError, UsageError, FileFormatError } from '../errors.js';
+import { ModelFormatError, UsageError, FileFormatError, describeValue } from '../errors.js';
 import { DTYPE_BYTES, SAFETENSORS_DTYPES, isFloatDtype, isSafetensorsDtype, widenToFloat32 } from './dtype.js';
 import type { SafetensorsDtype, TensorInfo } from './types.js';
 
@@ -85,8 +85,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function describe(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return describeValue(value);
 }
 
 /** product(shape) × element size, or null when it is not a safe integer. */

@@ -8,7 +8,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ModelFormatError } from '../errors.js';
+import { ModelFormatError, describeValue } from '../errors.js';
 import { readSafetensorsHeader, readTensorF32, readTensorInts, type SafetensorsHeader } from './safetensors.js';
 import type { TensorInfo, WeightIndex } from './types.js';
 
@@ -91,14 +91,14 @@ export function openShardedSafetensors(indexFile: string): OpenedWeights {
   }
   const weightMap = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
-    throw new ModelFormatError(`${abs}: expected an object with "weight_map" (tensor name → shard file), got ${JSON.stringify(json)?.slice(0, 80)}`, fix);
+    throw new ModelFormatError(`${abs}: expected an object with "weight_map" (tensor name → shard file), got ${describeValue(json)}`, fix);
   }
 
   // Shards in order of first appearance, each parsed once.
   const byShard = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string') {
-      throw new ModelFormatError(`${abs}: weight_map["${name}"] must be a file name, got ${JSON.stringify(shard)}`, fix);
+      throw new ModelFormatError(`${abs}: weight_map["${name}"] must be a file name, got ${describeValue(shard)}`, fix);
     }
     const file = shardPath(abs, dir, shard);
     if (!byShard.has(file)) byShard.set(file, []);

@@ -11,7 +11,7 @@
  * naming the file and the field.
  */
 import path from 'node:path';
-import { FileFormatError, UsageError } from '../errors.js';
+import { FileFormatError, UsageError, describeValue } from '../errors.js';
 
 export const CAPTURE_FORMAT = 'interp.capture';
 export const CAPTURE_FORMAT_VERSION = 1;
@@ -212,9 +212,9 @@ export function parseManifest(text: string, file: string): CaptureManifest {
     return bad(`not valid JSON (${(err as Error).message})`);
   }
   if (!isObject(raw)) return bad('expected a JSON object');
-  if (raw.format !== CAPTURE_FORMAT) return bad(`format is ${JSON.stringify(raw.format)}, expected "${CAPTURE_FORMAT}" (not an interp capture)`);
+  if (raw.format !== CAPTURE_FORMAT) return bad(`format is ${describeValue(raw.format)}, expected "${CAPTURE_FORMAT}" (not an interp capture)`);
   const version = raw.format_version;
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return bad(`format_version ${JSON.stringify(version)} is not a positive integer`);
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return bad(`format_version ${describeValue(version)} is not a positive integer`);
   if (version > CAPTURE_FORMAT_VERSION) {
     return bad(
       `format_version ${version} is newer than this interp reads (${CAPTURE_FORMAT_VERSION})`,
@@ -235,7 +235,7 @@ function checkHeaderFields(raw: Record<string, unknown>, _where: string): void {
   const model = obj(raw, 'model');
   for (const k of ['id', 'dir', 'hash', 'family'] as const) str(model, k, `model.${k}`);
   if (model.revision !== null) str(model, 'revision', 'model.revision');
-  if (model.weights !== 'raw') fieldError(`model.weights must be "raw", got ${JSON.stringify(model.weights)}`);
+  if (model.weights !== 'raw') fieldError(`model.weights must be "raw", got ${describeValue(model.weights)}`);
   const dataset = obj(raw, 'dataset');
   str(dataset, 'path', 'dataset.path');
   str(dataset, 'sha256', 'dataset.sha256');
@@ -251,7 +251,7 @@ function checkHeaderFields(raw: Record<string, unknown>, _where: string): void {
     if (names.has(name)) fieldError(`hook ${name} is listed twice`);
     names.add(name);
   });
-  if (raw.dtype !== 'f16' && raw.dtype !== 'f32') fieldError(`dtype must be "f16" or "f32", got ${JSON.stringify(raw.dtype)}`);
+  if (raw.dtype !== 'f16' && raw.dtype !== 'f32') fieldError(`dtype must be "f16" or "f32", got ${describeValue(raw.dtype)}`);
   if (!('policy' in raw)) fieldError('policy is missing');
   str(raw, 'positions', 'positions');
   if (count(raw, 'context', 'context') < 1) fieldError('context must be at least 1');
@@ -267,7 +267,7 @@ function checkHeaderFields(raw: Record<string, unknown>, _where: string): void {
     if (reserved.has(name)) fieldError(`label column ${JSON.stringify(name)} clashes with another column`);
     reserved.add(name);
     if (c.type !== 'string' && c.type !== 'number' && c.type !== 'boolean') {
-      fieldError(`label_columns[${i}].type must be "string", "number" or "boolean", got ${JSON.stringify(c.type)}`);
+      fieldError(`label_columns[${i}].type must be "string", "number" or "boolean", got ${describeValue(c.type)}`);
     }
   });
 }

@@ -3,7 +3,7 @@
  * found. Hugging Face configs name the same dimension differently across families, so each read
  * takes the accepted names in order.
  */
-import { ModelFormatError } from '../../errors.js';
+import { ModelFormatError, describeValue } from '../../errors.js';
 
 type Raw = Readonly<Record<string, unknown>>;
 
@@ -20,7 +20,7 @@ export function readInt(raw: Raw, path: string, names: readonly string[], fallba
     throw new ModelFormatError(`${path}: missing "${names[0]}"`, `config.json must give ${names.join(' or ')} as a positive integer`);
   }
   if (typeof found.value !== 'number' || !Number.isInteger(found.value) || found.value <= 0) {
-    throw new ModelFormatError(`${path}: "${found.name}" must be a positive integer, got ${JSON.stringify(found.value)}`, 'fix config.json');
+    throw new ModelFormatError(`${path}: "${found.name}" must be a positive integer, got ${describeValue(found.value)}`, 'fix config.json');
   }
   return found.value;
 }
@@ -33,7 +33,7 @@ export function readNumber(raw: Raw, path: string, names: readonly string[], fal
     throw new ModelFormatError(`${path}: missing "${names[0]}"`, `config.json must give ${names.join(' or ')} as a number`);
   }
   if (typeof found.value !== 'number' || !Number.isFinite(found.value)) {
-    throw new ModelFormatError(`${path}: "${found.name}" must be a number, got ${JSON.stringify(found.value)}`, 'fix config.json');
+    throw new ModelFormatError(`${path}: "${found.name}" must be a number, got ${describeValue(found.value)}`, 'fix config.json');
   }
   return found.value;
 }
@@ -42,7 +42,7 @@ export function readNumber(raw: Raw, path: string, names: readonly string[], fal
 export function readBool(raw: Raw, path: string, name: string, fallback: boolean): boolean {
   const value = raw[name];
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') throw new ModelFormatError(`${path}: "${name}" must be true or false, got ${JSON.stringify(value)}`, 'fix config.json');
+  if (typeof value !== 'boolean') throw new ModelFormatError(`${path}: "${name}" must be true or false, got ${describeValue(value)}`, 'fix config.json');
   return value;
 }
 
@@ -52,7 +52,7 @@ export function readActivation<A extends string>(raw: Raw, path: string, name: s
   if (value === undefined || value === null) return fallback;
   const act = typeof value === 'string' ? known[value] : undefined;
   if (act === undefined) {
-    throw new ModelFormatError(`${path}: unsupported ${name} ${JSON.stringify(value)}`, `interp supports ${Object.keys(known).join(', ')}`);
+    throw new ModelFormatError(`${path}: unsupported ${name} ${describeValue(value)}`, `interp supports ${Object.keys(known).join(', ')}`);
   }
   return act;
 }

@@ -4,7 +4,7 @@
  * untied embeddings. Checkpoint names are Hugging Face's LlamaForCausalLM; projections are
  * nn.Linear weights stored [out, in] and cached transposed.
  */
-import { ModelFormatError } from '../../errors.js';
+import { ModelFormatError, describeValue } from '../../errors.js';
 import type { ForwardContext } from '../forward-context.js';
 import { hookName } from '../hooks.js';
 import { affine, applyRotary, attention, geluTanh, linear, mergeHeads, rmsNormalize, ropeInverseFrequencies, rotaryTables, silu, splitHeads, unembed } from '../layers.js';
@@ -53,7 +53,7 @@ function scaledInverseFrequencies(raw: Readonly<Record<string, unknown>>, path: 
       return (1 - smooth) * (f / factor) + smooth * f;
     });
   }
-  throw new ModelFormatError(`${path}: rope_scaling type ${JSON.stringify(type)} is not supported`, 'interp supports rope_scaling "linear" and "llama3" (or none)');
+  throw new ModelFormatError(`${path}: rope_scaling type ${describeValue(type)} is not supported`, 'interp supports rope_scaling "linear" and "llama3" (or none)');
 }
 
 function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): LlamaConfig {
