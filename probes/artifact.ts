@@ -17,7 +17,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { FileFormatError, ShapeMismatchError } from '../src/errors.js';
+import { FileFormatError, ShapeMismatchError, describeValue } from '../src/errors.js';
 import { openSafetensors, writeFileAtomic, writeSafetensors } from '../src/model/index.js';
 import type { ClassValue } from './data.js';
 
@@ -107,12 +107,23 @@ function readJson(file: string): ProbeJson {
     const code = (error as NodeJS.ErrnoException).code;
     throw new FileFormatError(`${file}: ${code === 'ENOENT' ? 'missing' : `not valid JSON (${(error as Error).message})`}`, 'pass a folder written by `interp train-probe` (it holds probe.json and probe.safetensors)');
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new FileFormatError(`${file}: expected a JSON object, got ${describeValue(parsed)}`, 'pass a probe folder written by `interp train-probe`');
+  }
   const j = parsed as Partial<ProbeJson>;
-  if (j.format !== PROBE_FORMAT) throw new FileFormatError(`${file}: "format" is ${JSON.stringify(j.format)}, expected "${PROBE_FORMAT}"`, 'pass a probe folder written by `interp train-probe`');
+  if (j.format !== PROBE_FORMAT) throw new FileFormatError(`${file}: "format" is ${describeValue(j.format)}, expected "${PROBE_FORMAT}"`, 'pass a probe folder written by `interp train-probe`');
   if (j.format_version !== PROBE_FORMAT_VERSION) throw new FileFormatError(`${file}: format_version ${String(j.format_version)} is not supported (this interp reads ${PROBE_FORMAT_VERSION})`, 'retrain the probe with this version of interp');
-  if (typeof j.hook !== 'string' || typeof j.d !== 'number' || !Array.isArray(j.label?.classes) || !j.capture?.model?.hash) {
+  if (typeof j.hook !== 'string' || typeof j.d !== 'number' || !Array.isArray(j.label?.classes) || typeof j.capture?.model?.hash !== 'string' || j.capture.model.hash === '') {
     throw new FileFormatError(`${file}: missing hook, d, label.classes or capture.model.hash`, 'the file is damaged: retrain the probe');
   }
+  const damaged = (what: string): never => {
+    throw new FileFormatError(`${file}: ${what}`, 'the file is damaged: retrain the probe');
+  };
+  if (!Number.isSafeInteger(j.d) || j.d < 1) damaged(`d must be a positive integer, got ${describeValue(j.d)}`);
+  if (j.output !== 'binary' && j.output !== 'one-vs-rest') damaged(`output must be "binary" or "one-vs-rest", got ${describeValue(j.output)}`);
+  if (j.preprocess !== 'none' && j.preprocess !== 'center' && j.preprocess !== 'standardize') damaged(`preprocess must be "none", "center" or "standardize", got ${describeValue(j.preprocess)}`);
+  const classes: unknown[] = j.label!.classes;
+  if (!classes.every((c) => typeof c === 'string' || typeof c === 'number' || typeof c === 'boolean')) damaged('label.classes must hold strings, numbers or booleans');
   return j as ProbeJson;
 }
 

@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { FileFormatError, ShapeMismatchError, UsageError } from '../src/errors.js';
+import { FileFormatError, ShapeMismatchError, UsageError, describeValue } from '../src/errors.js';
 import { openSafetensors, writeFileAtomic, writeSafetensors } from '../src/model/index.js';
 import { versions } from '../src/versions.js';
 
@@ -129,8 +129,11 @@ function readVectorJson(file: string): VectorJson {
   } catch (error) {
     throw new FileFormatError(`${file}: not valid JSON (${(error as Error).message})`, 'the file is damaged: make the vector again with `interp vector`');
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new FileFormatError(`${file}: expected a JSON object, got ${describeValue(parsed)}`, 'pass a folder written by `interp vector`, or a plain safetensors file with --hook');
+  }
   const j = parsed as Partial<VectorJson>;
-  if (j.format !== VECTOR_FORMAT) throw new FileFormatError(`${file}: "format" is ${JSON.stringify(j.format)}, expected "${VECTOR_FORMAT}"`, 'pass a folder written by `interp vector`, or a plain safetensors file with --hook');
+  if (j.format !== VECTOR_FORMAT) throw new FileFormatError(`${file}: "format" is ${describeValue(j.format)}, expected "${VECTOR_FORMAT}"`, 'pass a folder written by `interp vector`, or a plain safetensors file with --hook');
   if (j.format_version !== VECTOR_FORMAT_VERSION) throw new FileFormatError(`${file}: format_version ${String(j.format_version)} is not supported (this interp reads ${VECTOR_FORMAT_VERSION})`, 'make the vector again with this version of interp');
   if (typeof j.hook !== 'string' || typeof j.d !== 'number') throw new FileFormatError(`${file}: missing "hook" or "d"`, 'the file is damaged: make the vector again with `interp vector`');
   return j as VectorJson;
