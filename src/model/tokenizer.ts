@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { ModelFormatError, UsageError } from '../errors.js';
+import { InterpError, ModelFormatError, UsageError } from '../errors.js';
 import type { Tokenizer } from './types.js';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
@@ -29,6 +29,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Runs a call into @huggingface/tokenizers. The library checks much of tokenizer.json only when it
+ * first uses a part (a post-processor template, a decoder), so a damaged file can fail at encode
+ * time with a TypeError or RangeError: that is reported as the file's fault, naming it.
+ */
+function library<T>(source: string, what: string, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    if (err instanceof InterpError) throw err;
+    throw new ModelFormatError(`${source}: @huggingface/tokenizers failed to ${what} (${(err as Error)?.message ?? String(err)}); the tokenizer file is damaged or of a kind the library does not support`, FIX);
+  }
+}
+
 class JsTokenizer implements LoadedTokenizer {
   readonly vocabSize: number;
 
@@ -37,12 +51,12 @@ class JsTokenizer implements LoadedTokenizer {
     private readonly inner: HfTokenizer,
   ) {
     let maxId = -1;
-    for (const id of inner.get_vocab(true).values()) if (id > maxId) maxId = id;
+    for (const id of library(source, 'list the vocabulary', () => inner.get_vocab(true).values())) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
   }
 
   encode(text: string): number[] {
-    const { ids, tokens } = this.inner.encode(text, { add_special_tokens: false });
+    const { ids, tokens } = library(this.source, 'encode', () => this.inner.encode(text, { add_special_tokens: false }));
     const bad = ids.findIndex((id: number) => !Number.isInteger(id));
     if (bad >= 0) {
       throw new UsageError(
@@ -61,11 +75,11 @@ class JsTokenizer implements LoadedTokenizer {
     }
     // clean_up_tokenization_spaces comes from tokenizer_config.json (default false), so that
     // decode(encode(text)) reproduces the text.
-    return this.inner.decode([...ids], { skip_special_tokens: skipSpecial });
+    return library(this.source, 'decode', () => this.inner.decode([...ids], { skip_special_tokens: skipSpecial }));
   }
 
   idToToken(id: number): string | undefined {
-    return Number.isInteger(id) && id >= 0 ? this.inner.id_to_token(id) : undefined;
+    return Number.isInteger(id) && id >= 0 ? library(this.source, 'look up a token', () => this.inner.id_to_token(id)) : undefined;
   }
 }
 
