@@ -10,6 +10,7 @@
  * unpickling, are refused.
  */
 import fs from 'node:fs';
+import buffer from 'node:buffer';
 import { inflateRawSync } from 'node:zlib';
 import { FileFormatError } from '../src/errors.js';
 
@@ -29,7 +30,15 @@ interface ZipEntry {
 
 const FIX = 'the file is not a valid .npz archive: save it again with numpy.savez (object arrays are not supported)';
 
+/**
+ * Reads `length` bytes at `position`. Both come from the archive's own fields, so they are checked
+ * against the file's size before anything is allocated: a forged size must not allocate gigabytes.
+ */
 function readAt(fd: number, file: string, position: number, length: number): Buffer {
+  const size = fs.fstatSync(fd).size;
+  if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size) {
+    throw new FileFormatError(`${file}: a zip record points at bytes ${position}..${position + length}, outside the ${size}-byte file (truncated or damaged)`, FIX);
+  }
   const out = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
@@ -62,10 +71,12 @@ function centralDirectory(fd: number, file: string): ZipEntry[] {
   const entries: ZipEntry[] = [];
   let at = 0;
   for (let n = 0; n < count; n++) {
-    if (cd.readUInt32LE(at) !== 0x02014b50) throw new FileFormatError(`${file}: damaged zip central directory at entry ${n}`, FIX);
+    const damaged = () => new FileFormatError(`${file}: damaged zip central directory at entry ${n}`, FIX);
+    if (at + 46 > cd.length || cd.readUInt32LE(at) !== 0x02014b50) throw damaged();
     const nameLength = cd.readUInt16LE(at + 28);
     const extraLength = cd.readUInt16LE(at + 30);
     const commentLength = cd.readUInt16LE(at + 32);
+    if (at + 46 + nameLength + extraLength > cd.length) throw damaged();
     const fields = { compressedSize: cd.readUInt32LE(at + 20), size: cd.readUInt32LE(at + 24), localOffset: cd.readUInt32LE(at + 42) };
     readZip64Extra(cd.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), fields);
     entries.push({ name: cd.toString('utf8', at + 46, at + 46 + nameLength), method: cd.readUInt16LE(at + 10), ...fields });
@@ -82,7 +93,9 @@ function readZip64Extra(extra: Buffer, f: { compressedSize: number; size: number
     const length = extra.readUInt16LE(at + 2);
     if (id === 0x0001) {
       let p = at + 4;
-      const next = () => { const v = Number(extra.readBigUInt64LE(p)); p += 8; return v; };
+      const end = Math.min(extra.length, at + 4 + length);
+      // A field the record lacks stays 0xFFFFFFFF, which readAt then refuses as past the end.
+      const next = () => { if (p + 8 > end) return 0xffffffff; const v = Number(extra.readBigUInt64LE(p)); p += 8; return v; };
       if (f.size === 0xffffffff) f.size = next();
       if (f.compressedSize === 0xffffffff) f.compressedSize = next();
       if (f.localOffset === 0xffffffff) f.localOffset = next();
@@ -100,7 +113,14 @@ function entryBytes(fd: number, file: string, e: ZipEntry): Buffer {
     case 0:
       return raw;
     case 8:
-      return inflateRawSync(raw);
+      // At most the declared size is inflated (a deflate bomb stops there), and it must be exact.
+      try {
+        const out = inflateRawSync(raw, { maxOutputLength: Math.max(1, Math.min(e.size, buffer.constants.MAX_LENGTH)) });
+        if (out.length === e.size) return out;
+      } catch {
+        // reported below
+      }
+      throw new FileFormatError(`${file}: ${e.name} does not inflate to its declared ${e.size} bytes (damaged deflate data)`, FIX);
     default:
       throw new FileFormatError(`${file}: ${e.name} uses zip compression method ${e.method}`, 'save the archive with numpy.savez or numpy.savez_compressed (stored or deflated)');
   }
@@ -127,8 +147,11 @@ function halfToFloat(h: number): number {
 export function parseNpy(bytes: Buffer, where: string): NpyArray {
   if (bytes.length < 10 || bytes.toString('latin1', 0, 6) !== '\x93NUMPY') throw new FileFormatError(`${where}: not a .npy array (bad magic)`, FIX);
   const major = bytes[6];
+  if (major !== 1 && major !== 2 && major !== 3) throw new FileFormatError(`${where}: .npy format version ${major} is not 1, 2 or 3`, FIX);
+  if (major !== 1 && bytes.length < 12) throw new FileFormatError(`${where}: not a .npy array (truncated header)`, FIX);
   const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
+  if (start + headerLength > bytes.length) throw new FileFormatError(`${where}: header length ${headerLength} runs past the end of the array's ${bytes.length} bytes`, FIX);
   const header = bytes.toString('latin1', start, start + headerLength);
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
@@ -139,10 +162,12 @@ export function parseNpy(bytes: Buffer, where: string): NpyArray {
     const why = descr.includes('O') ? 'an object array, which would need unpickling (refused)' : `dtype ${descr}`;
     throw new FileFormatError(`${where}: ${why}`, 'store the array as little-endian float32 (numpy: a.astype("<f4"))');
   }
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (!dims.every((s) => /^\d+$/.test(s))) throw new FileFormatError(`${where}: shape (${shapeText}) must list non-negative integers`, FIX);
+  const shape = dims.map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const body = bytes.subarray(start + headerLength);
-  if (body.length < count * dtype.bytes) throw new FileFormatError(`${where}: holds ${body.length} data bytes, shape [${shape.join(', ')}] needs ${count * dtype.bytes}`, FIX);
+  if (!Number.isSafeInteger(count * dtype.bytes) || body.length < count * dtype.bytes) throw new FileFormatError(`${where}: holds ${body.length} data bytes, shape [${shape.join(', ')}] needs ${count * dtype.bytes}`, FIX);
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = dtype.read(body, i);
   return { shape, data: fortran === 'True' ? toRowMajor(data, shape) : data };
