@@ -59,50 +59,65 @@ export function indexIpcFile(file: string): IpcFileIndex {
     return bad(`cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   try {
-    const size = fs.fstatSync(fd).size;
-    if (size < 2 * 8 + 4) bad(`${size} bytes is too short for an Arrow IPC file`);
-    const head = readAt(fd, 0, 6);
-    const tail = readAt(fd, size - 10, 10);
-    if (ascii(head) !== MAGIC || ascii(tail.subarray(4)) !== MAGIC) bad('no ARROW1 magic at start and end (truncated, or not an Arrow IPC file)');
-    const footerLen = new DataView(tail.buffer, tail.byteOffset).getInt32(0, true);
-    if (footerLen <= 0 || footerLen > size - 16) bad(`footer length ${footerLen} does not fit the file`);
-    let footer: Footer;
-    try {
-      footer = Footer.decode(readAt(fd, size - 10 - footerLen, footerLen));
-    } catch (err) {
-      return bad(`unreadable footer (${(err as Error).message})`);
-    }
-    const schema = footer.schema;
-    const batches: BatchIndex[] = [];
-    let rows = 0;
-    for (const block of footer.recordBatches()) {
-      const { header, bodyStart } = readMessage(fd, file, size, block.offset, block.metaDataLength, block.bodyLength, bad);
-      if (!header.isRecordBatch()) bad(`block at ${block.offset} is not a record batch`);
-      const rb = header.header() as { length: number; nodes: { length: number; nullCount: number }[]; buffers: { offset: number; length: number }[]; compression: unknown };
-      if (rb.compression) bad('compressed record batches are not supported');
-      const columns = splitColumns(schema.fields, rb.nodes, rb.buffers, bodyStart, block.bodyLength, bad);
-      batches.push({ rows: Number(rb.length), columns });
-      rows += Number(rb.length);
-    }
-    const dictionaries = new Map<number, NodeLoc[]>();
-    for (const block of footer.dictionaryBatches()) {
-      const { header, bodyStart } = readMessage(fd, file, size, block.offset, block.metaDataLength, block.bodyLength, bad);
-      if (!header.isDictionaryBatch()) bad(`block at ${block.offset} is not a dictionary batch`);
-      const db = header.header() as { id: number; isDelta: boolean; data: { nodes: { length: number; nullCount: number }[]; buffers: { offset: number; length: number }[] } };
-      if (db.isDelta || dictionaries.has(db.id)) bad(`dictionary ${db.id} has deltas or replacements, which capture shards never hold`);
-      const valueType = schema.dictionaries.get(db.id);
-      if (!valueType) bad(`dictionary ${db.id} belongs to no field`);
-      const [nodes] = splitColumns([{ type: valueType } as Field], db.data.nodes, db.data.buffers, bodyStart, block.bodyLength, bad);
-      dictionaries.set(db.id, nodes);
-    }
-    return { file, schema, batches, dictionaries, rows };
+    return indexOpenFile(fd, file, bad);
+  } catch (err) {
+    // apache-arrow's decoders throw TypeErrors on damaged metadata (an offset too large for a
+    // number, a missing table): the file's fault, reported as such.
+    if (err instanceof FileFormatError) throw err;
+    return bad(`unreadable Arrow metadata (${(err as Error)?.message ?? String(err)})`);
   } finally {
     fs.closeSync(fd);
   }
 }
 
+/** indexIpcFile's work on an open file. */
+function indexOpenFile(fd: number, file: string, bad: (what: string) => never): IpcFileIndex {
+  const size = fs.fstatSync(fd).size;
+  if (size < 2 * 8 + 4) bad(`${size} bytes is too short for an Arrow IPC file`);
+  const head = readAt(fd, 0, 6);
+  const tail = readAt(fd, size - 10, 10);
+  if (ascii(head) !== MAGIC || ascii(tail.subarray(4)) !== MAGIC) bad('no ARROW1 magic at start and end (truncated, or not an Arrow IPC file)');
+  const footerLen = new DataView(tail.buffer, tail.byteOffset).getInt32(0, true);
+  if (footerLen <= 0 || footerLen > size - 16) bad(`footer length ${footerLen} does not fit the file`);
+  let footer: Footer;
+  try {
+    footer = Footer.decode(readAt(fd, size - 10 - footerLen, footerLen));
+  } catch (err) {
+    return bad(`unreadable footer (${(err as Error).message})`);
+  }
+  const schema = footer.schema;
+  const batches: BatchIndex[] = [];
+  let rows = 0;
+  for (const block of footer.recordBatches()) {
+    const { header, bodyStart } = readMessage(fd, file, size, block.offset, block.metaDataLength, block.bodyLength, bad);
+    if (!header.isRecordBatch()) bad(`block at ${block.offset} is not a record batch`);
+    const rb = header.header() as { length: number; nodes: { length: number; nullCount: number }[]; buffers: { offset: number; length: number }[]; compression: unknown };
+    if (rb.compression) bad('compressed record batches are not supported');
+    const batchRows = Number(rb.length);
+    if (!Number.isSafeInteger(batchRows) || batchRows < 0) bad(`record batch at ${block.offset} has ${batchRows} rows`);
+    const columns = splitColumns(schema.fields, rb.nodes, rb.buffers, bodyStart, block.bodyLength, bad);
+    if (columns.some((c) => c[0].length !== batchRows)) bad(`record batch at ${block.offset} has columns whose length is not its ${batchRows} rows`);
+    batches.push({ rows: batchRows, columns });
+    rows += batchRows;
+  }
+  const dictionaries = new Map<number, NodeLoc[]>();
+  for (const block of footer.dictionaryBatches()) {
+    const { header, bodyStart } = readMessage(fd, file, size, block.offset, block.metaDataLength, block.bodyLength, bad);
+    if (!header.isDictionaryBatch()) bad(`block at ${block.offset} is not a dictionary batch`);
+    const db = header.header() as { id: number; isDelta: boolean; data: { nodes: { length: number; nullCount: number }[]; buffers: { offset: number; length: number }[] } };
+    if (db.isDelta || dictionaries.has(db.id)) bad(`dictionary ${db.id} has deltas or replacements, which capture shards never hold`);
+    const valueType = schema.dictionaries.get(db.id);
+    if (!valueType) bad(`dictionary ${db.id} belongs to no field`);
+    const [nodes] = splitColumns([{ type: valueType } as Field], db.data.nodes, db.data.buffers, bodyStart, block.bodyLength, bad);
+    dictionaries.set(db.id, nodes);
+  }
+  return { file, schema, batches, dictionaries, rows };
+}
+
 function readMessage(fd: number, file: string, size: number, offset: number, metaLen: number, bodyLen: number, bad: (w: string) => never): { header: Message; bodyStart: number } {
-  if (offset < 8 || offset + metaLen + bodyLen > size) bad(`a block at ${offset} runs past the end of the file`);
+  if (![offset, metaLen, bodyLen].every((v) => Number.isSafeInteger(v) && v >= 0) || offset < 8 || metaLen < 8 || offset + metaLen + bodyLen > size) {
+    bad(`a block at ${offset} (metadata ${metaLen} bytes, body ${bodyLen}) does not fit the ${size}-byte file`);
+  }
   const meta = readAt(fd, offset, metaLen);
   const view = new DataView(meta.buffer, meta.byteOffset, meta.byteLength);
   // Messages start with 0xFFFFFFFF then the flatbuffer length (legacy files omit the marker).
@@ -128,27 +143,54 @@ function splitColumns(
 ): NodeLoc[][] {
   let ni = 0;
   let bi = 0;
-  const take = (type: DataType, out: NodeLoc[]): void => {
+  const take = (type: DataType, out: NodeLoc[], expectedLength: number | null): void => {
     const node = nodes[ni++];
     if (!node) bad('record batch has fewer field nodes than the schema has fields');
+    const length = Number(node.length);
+    const nullCount = Number(node.nullCount);
+    if (!Number.isSafeInteger(length) || length < 0 || !Number.isSafeInteger(nullCount) || nullCount < 0 || nullCount > length) bad(`a field node has length ${length} and null count ${nullCount}`);
+    if (expectedLength !== null && length !== expectedLength) bad(`a list's child has ${length} values, expected ${expectedLength}`);
     const nbuf = leafBuffers(type, bad);
     const locs: BufferLoc[] = [];
     for (let k = 0; k < nbuf; k++) {
       const b = buffers[bi++];
       if (!b) bad('record batch has fewer buffers than its schema needs');
-      if (b.offset + b.length > bodyLength) bad(`a buffer runs past its record batch body`);
-      locs.push({ offset: bodyStart + Number(b.offset), length: Number(b.length) });
+      const [offset, size] = [Number(b.offset), Number(b.length)];
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size < 0 || offset + size > bodyLength) bad(`a buffer runs past its record batch body`);
+      locs.push({ offset: bodyStart + offset, length: size });
     }
-    out.push({ length: Number(node.length), nullCount: Number(node.nullCount), buffers: locs });
-    if (type.typeId === Type.FixedSizeList) take((type.children[0] as Field).type, out);
+    // Readers read `length` values from these buffers: each must hold them.
+    const needed = valueBytes(type, length);
+    if (needed !== null && locs[1].length < needed) bad(`a ${String(type)} column of ${length} values has a ${locs[1].length}-byte buffer, needs ${needed}`);
+    if (nullCount > 0 && locs[0].length < Math.ceil(length / 8)) bad(`a column of ${length} values with nulls has a ${locs[0].length}-byte validity bitmap`);
+    out.push({ length, nullCount, buffers: locs });
+    if (type.typeId === Type.FixedSizeList) take((type.children[0] as Field).type, out, length * (type as unknown as { listSize: number }).listSize);
   };
   const columns = fields.map((f) => {
     const out: NodeLoc[] = [];
-    take(f.type, out);
+    take(f.type, out, null);
     return out;
   });
   if (ni !== nodes.length || bi !== buffers.length) bad('record batch holds more nodes or buffers than its schema needs');
   return columns;
+}
+
+/** Bytes buffer 1 (values, offsets or dictionary indices) must hold for `n` values; null for types without one. */
+function valueBytes(type: DataType, n: number): number | null {
+  switch (type.typeId) {
+    case Type.Int:
+      return n * ((type as unknown as { bitWidth: number }).bitWidth / 8);
+    case Type.Float:
+      return n * [2, 4, 8][(type as unknown as { precision: number }).precision];
+    case Type.Bool:
+      return Math.ceil(n / 8);
+    case Type.Dictionary:
+      return n * ((type as unknown as { indices: { bitWidth: number } }).indices.bitWidth / 8);
+    case Type.Utf8:
+      return (n + 1) * 4;
+    default:
+      return null;
+  }
 }
 
 /** Buffers of one node of `type` (children excluded). */
