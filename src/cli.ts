@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { probeCommand, trainProbeCommand } from '../probes/command.js';
 import { captureCommand } from './cli/capture.js';
 import type { CommandSpec } from './cli/command.js';
+import { demoCommand } from './cli/demo.js';
 import { doctorCommand } from './cli/doctor.js';
 import { exportCommand } from './cli/export.js';
 import { generateCommand } from './cli/generate.js';
@@ -26,6 +27,7 @@ const COMMANDS: readonly CommandSpec[] = [
   trainProbeCommand, probeCommand,
   trainSaeCommand, saeCommand,
   vectorCommand, steerCommand,
+  demoCommand,
 ];
 
 export function buildProgram(): Command {

@@ -1,0 +1,92 @@
+/**
+ * The stages of `interp demo`: the commands a newcomer would type to take the embedded TinyWorld
+ * model through the whole toolkit, in order. Each stage is an `interp` command line that ends in
+ * --json; the demo runs them as they are written here and the overview page shows them, so a
+ * reader can re-run any stage by hand.
+ */
+import * as path from 'node:path';
+
+/** How much work each stage does: `full` is the real demo, `quick` a one-minute smoke run. */
+export type DemoScale = 'full' | 'quick';
+
+export interface DemoStage {
+  /** Key in demo.json and in the overview. */
+  readonly name: StageName;
+  /** One line shown before the stage runs. */
+  readonly title: string;
+  /** Arguments after `interp`; paths are absolute. */
+  readonly args: readonly string[];
+}
+
+export const STAGE_NAMES = ['capture-probe-set', 'train-probe', 'capture-corpus', 'train-sae', 'vector', 'steer'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** The middle layer the SAE reads (TinyWorld has 4 blocks) and the layer the steering vector is added at. */
+export const SAE_HOOK = 'blocks.2.hook_resid_post';
+export const STEER_HOOK = 'blocks.3.hook_resid_post';
+const PROBE_HOOKS = [0, 1, 2, 3].map((l) => `blocks.${l}.hook_resid_post`);
+
+/**
+ * Per-scale knobs. The SAE recipe is TopK at the default width (32 × d_in = 4096 latents);
+ * `quick` trades every figure's quality for time and is meant for tests.
+ */
+const SCALE = {
+  full: { corpusTokens: null, sae: ['--k', '32'], sweep: '0:1x-norm:6', prompts: 100, neutral: 64 },
+  quick: { corpusTokens: 60_000, sae: ['--k', '16', '--width', '1024', '--lr', '1e-3'], sweep: '0:1x-norm:3', prompts: 16, neutral: 8 },
+} as const;
+
+/** Where each stage writes, under the demo folder. */
+export function demoPaths(out: string) {
+  const runs = path.join(out, 'runs');
+  return {
+    runs,
+    reports: path.join(out, 'reports'),
+    probeSet: path.join(runs, 'mood'),
+    probes: path.join(runs, 'mood-probe'),
+    corpus: path.join(runs, 'corpus'),
+    sae: path.join(runs, 'sae'),
+    vector: path.join(runs, 'happy-sad'),
+    steer: path.join(runs, 'steer'),
+  };
+}
+
+export function demoStages(model: string, out: string, scale: DemoScale): DemoStage[] {
+  const p = demoPaths(out);
+  const s = SCALE[scale];
+  const common = ['--reports', p.reports, '--json'];
+  return [
+    {
+      name: 'capture-probe-set',
+      title: 'capture the mood probe set at every layer (one row per labelled token)',
+      args: ['capture', '--model', model, '--dataset', 'tinyworld:mood', '--positions', 'pos', '--hooks', PROBE_HOOKS.join(','), '--out', p.probeSet, ...common],
+    },
+    {
+      name: 'train-probe',
+      title: 'train a linear mood probe per layer (layer sweep, shuffled-label control)',
+      args: ['train-probe', '--capture', p.probeSet, '--label', 'label', '--out', p.probes, ...common],
+    },
+    {
+      name: 'capture-corpus',
+      title: `capture the story corpus at the middle layer (${SAE_HOOK})`,
+      args: ['capture', '--model', model, '--dataset', 'tinyworld:corpus', '--hooks', SAE_HOOK, '--out', p.corpus,
+        ...(s.corpusTokens === null ? [] : ['--max-tokens', String(s.corpusTokens)]), ...common],
+    },
+    {
+      name: 'train-sae',
+      title: 'train a TopK sparse autoencoder on it, with CE-loss score and the attribute table',
+      args: ['train-sae', '--capture', p.corpus, '--hook', SAE_HOOK, '--arch', 'topk', ...s.sae, '--model', model, '--out', p.sae, ...common],
+    },
+    {
+      name: 'vector',
+      title: `build the happy − sad steering vector from contrastive pairs at ${STEER_HOOK}`,
+      args: ['vector', '--model', model, '--pairs', 'tinyworld:pairs-happy-sad', '--hook', STEER_HOOK, '--position', 'from-first-difference', '--out', p.vector, '--json'],
+    },
+    {
+      name: 'steer',
+      title: 'steer sad story openings towards happy: a coefficient sweep against its cost, with a random-vector control',
+      args: ['steer', '--model', model, '--vector', p.vector, '--prompts', 'tinyworld:sad-openings', '--max-prompts', String(s.prompts),
+        '--neutral', 'tinyworld:neutral', '--max-neutral', String(s.neutral), '--sweep', s.sweep, '--control',
+        '--behavior', 'tinyworld:mood=happy', '--out', p.steer, ...common],
+    },
+  ];
+}
