@@ -97,6 +97,15 @@ function readParams(w: ReturnType<typeof openSafetensors>, prefix: string, jump:
   };
 }
 
+/**
+ * True when `dir` holds a checkpoint, after putting back one that a save killed between its two
+ * renames left aside. False for a run killed before its first checkpoint.
+ */
+export function hasCheckpoint(dir: string): boolean {
+  recoverInterruptedSwap(dir);
+  return fs.existsSync(path.join(dir, META_FILE));
+}
+
 /** Reads a checkpoint folder (FileFormatError naming the file when it is not one). */
 export function loadCheckpoint(dir: string): { meta: TrainerMeta; tensors: TrainerTensors } {
   recoverInterruptedSwap(dir); // a save killed between its two renames left the previous checkpoint aside

@@ -24,7 +24,8 @@ import { writeSaeDashboard, type TrainingLogEntry } from './dashboard.js';
 import { disposeGpuSae, uploadSae } from './gpu-sae.js';
 import { gpuEncoder, lmMetricsOnHeldOut } from './lm-eval.js';
 import { evaluateSae } from './metrics.js';
-import { trainSae, type TrainProgress } from './trainer.js';
+import { hasCheckpoint } from './checkpoint.js';
+import { checkpointDir, trainSae, type TrainProgress } from './trainer.js';
 
 interface TrainFlags {
   capture: string;
@@ -116,10 +117,17 @@ async function train(flags: TrainFlags): Promise<void> {
       trainingLog.push({ tokens: p.tokens, loss: p.loss, l0: p.l0, explained_variance: p.explainedVariance, dead_fraction: p.deadFraction });
       bar.update(p);
     };
+    // A run killed before its first checkpoint has nothing to continue: --resume starts it again,
+    // so that a job that always passes --resume (a preemptible one) runs after any kill.
+    let resume = flags.resume === true;
+    if (resume && !hasCheckpoint(checkpointDir(flags.out))) {
+      process.stderr.write(`train-sae: no checkpoint in ${checkpointDir(flags.out)} yet (the run stopped before its first one, or never ran): starting from step 0\n`);
+      resume = false;
+    }
     let result;
     try {
       result = await trainSae({
-        capture, hook, out: flags.out, resume: flags.resume,
+        capture, hook, out: flags.out, resume,
         config: {
           variant, dSae, k: flags.k, sparsityCoefficient: flags.l1 ?? flags.l0, lr: flags.lr, batchTokens, seed: flags.seed,
           tokens: flags.tokens ?? Math.max(batchTokens, Math.floor(capture.rows / batchTokens) * batchTokens),
@@ -136,6 +144,7 @@ async function train(flags: TrainFlags): Promise<void> {
     evalBar.stop();
     const lm = flags.model ? await lmMetricsOnHeldOut(flags.model, result.sae, capture, result.heldOut, flags.evalSequences) : null;
     fs.mkdirSync(flags.out, { recursive: true });
+    removeKilledWrites(flags.out);
     writeSaeFiles(flags.out, result.sae, { sparsity: metrics.log10Density });
     const summary = {
       hook, arch: variant, d_in: result.config.dIn, d_sae: result.config.dSae, k: result.config.k, tokens: result.tokens, checkpoint: path.resolve(flags.out),
@@ -160,6 +169,19 @@ async function train(flags: TrainFlags): Promise<void> {
     }
   } finally {
     capture.close();
+  }
+}
+
+/** Files `train` writes into the run directory itself (the checkpoint folder is swapped whole). */
+const RUN_FILES = ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'metrics.json', 'manifest.json'];
+
+/**
+ * Removes the temporaries (`.NAME.<pid>.<random>.tmp`, see writeFileAtomic) of RUN_FILES that a
+ * run killed while writing them left behind; the files themselves are rewritten whole next.
+ */
+function removeKilledWrites(out: string): void {
+  for (const f of fs.readdirSync(out)) {
+    if (RUN_FILES.some((name) => f.startsWith(`.${name}.`) && f.endsWith('.tmp'))) fs.rmSync(path.join(out, f), { force: true });
   }
 }
 
@@ -220,7 +242,7 @@ export const trainSaeCommand: CommandSpec = {
       .option('--batch-tokens <n>', 'tokens per step (default 4096)', num('--batch-tokens', { min: 1, integer: true }))
       .option('--seed <n>', 'initialisation and shuffle seed', num('--seed', { min: 0, integer: true }), 0)
       .option('--checkpoint-every <n>', 'steps between checkpoints (0: at the end only)', num('--checkpoint-every', { min: 0, integer: true }), 1000)
-      .option('--resume', 'continue from OUT/checkpoint')
+      .option('--resume', 'continue from OUT/checkpoint (from step 0 when the run stopped before its first checkpoint)')
       .option('--eval-fraction <f>', 'fraction of sequences held out for evaluation (default 0.05)', num('--eval-fraction', { min: 0, max: 0.99 }))
       .option('--eval-tokens <n>', 'evaluate on at most this many held-out tokens', num('--eval-tokens', { min: 1, integer: true }))
       .option('--dead-tokens <n>', 'a latent is dead after this many tokens without firing (default: 1% of the run, at least 10 batches, at most 10M)', num('--dead-tokens', { min: 1, integer: true }))

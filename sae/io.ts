@@ -58,7 +58,8 @@ function memoryArchitecture(a: unknown, file: string): SaeArchitecture {
 
 /**
  * Writes `dir` atomically: `fill(tmp)` writes every file into a fresh sibling directory, which
- * then replaces `dir` (an existing `dir` is moved aside first and removed after the rename).
+ * then replaces `dir` (an existing `dir` is moved aside first and removed after the rename, with
+ * any `dir.old-*` that an earlier, killed swap left behind).
  */
 export function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
   const abs = path.resolve(dir);
@@ -76,13 +77,22 @@ export function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
   const had = fs.existsSync(abs);
   if (had) fs.renameSync(abs, old);
   fs.renameSync(tmp, abs);
-  if (had) fs.rmSync(old, { recursive: true, force: true });
+  removeSetAside(abs);
+}
+
+/** Removes every `dir.old-*` beside `dir`: copies replaced by a completed swap. */
+function removeSetAside(abs: string): void {
+  const base = path.basename(abs);
+  for (const f of fs.readdirSync(path.dirname(abs))) {
+    if (f.startsWith(`${base}.old-`)) fs.rmSync(path.join(path.dirname(abs), f), { recursive: true, force: true });
+  }
 }
 
 /**
  * Puts back a folder left moved aside by a writeDirAtomic that died between its two renames
  * (`dir` missing, `dir.old-*` present); returns whether it did. Temporary `dir.tmp-*` leftovers
- * are removed: they may be incomplete.
+ * are removed: they may be incomplete; so is a `dir.old-*` beside a `dir` (a swap killed while
+ * removing the copy it replaced).
  */
 export function recoverInterruptedSwap(dir: string): boolean {
   const abs = path.resolve(dir);
@@ -91,7 +101,10 @@ export function recoverInterruptedSwap(dir: string): boolean {
   const base = path.basename(abs);
   const siblings = fs.readdirSync(parent);
   for (const f of siblings) if (f.startsWith(`${base}.tmp-`)) fs.rmSync(path.join(parent, f), { recursive: true, force: true });
-  if (fs.existsSync(abs)) return false;
+  if (fs.existsSync(abs)) {
+    removeSetAside(abs);
+    return false;
+  }
   const old = siblings.filter((f) => f.startsWith(`${base}.old-`)).sort().at(-1);
   if (!old) return false;
   fs.renameSync(path.join(parent, old), abs);

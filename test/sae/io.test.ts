@@ -122,6 +122,21 @@ describe('SAELens layout', () => {
     expect(loadSae(dir).sae.cfg.architecture).toBe('relu');
   });
 
+  it('a save killed while removing the folder it replaced leaves no trace once recovered or saved again', () => {
+    const root = tempDir('half-removed');
+    const dir = path.join(root, 'ckpt');
+    saveSae(dir, randomSae('relu', d, m, 1));
+    // The kill came after the second rename, part way through removing the previous copy.
+    fs.mkdirSync(`${dir}.old-123.abcd`);
+    fs.writeFileSync(`${dir}.old-123.abcd/sae_weights.safetensors`, 'partial');
+    expect(recoverInterruptedSwap(dir)).toBe(false);
+    expect(fs.readdirSync(root)).toEqual(['ckpt']);
+    fs.mkdirSync(`${dir}.old-456.ef01`);
+    saveSae(dir, randomSae('topk', d, m, 2));
+    expect(fs.readdirSync(root)).toEqual(['ckpt']);
+    expect(loadSae(dir).sae.cfg.architecture).toBe('topk');
+  });
+
   it('refuses weights whose shape disagrees with cfg.json, naming the tensor', () => {
     const dir = path.join(tempDir('bad'), 'sae');
     saveSae(dir, randomSae('relu', d, m, 1));
