@@ -12,7 +12,7 @@ import type { HookedTransformer } from '../runtime/model.js';
 import { CaptureWriter } from '../store/index.js';
 import type { CaptureDtype, CaptureHeader, CaptureManifest } from '../store/manifest.js';
 import { versions } from '../versions.js';
-import { positionModeName, prepareSequences } from './sequences.js';
+import { planSequences, positionModeName } from './sequences.js';
 import type { CaptureSequence, PositionMode } from './sequences.js';
 
 export interface CaptureOptions {
@@ -53,7 +53,8 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureSummary> {
   if (notVector.length) {
     throw new UsageError(`cannot capture ${notVector.map((h) => h.name).join(', ')}: a capture stores one vector per token`, 'capture [batch, pos, d] hooks such as resid_post, attn_out, mlp_out or mlp.hook_post');
   }
-  const sequences = prepareSequences(o.model, o.dataset, { positions: o.positions, context: o.context, maxTokens: o.maxTokens });
+  // Token ids are not held for the whole dataset: each batch is tokenized when it runs (sequences.ts).
+  const sequences = planSequences(o.model, o.dataset, { positions: o.positions, context: o.context, maxTokens: o.maxTokens });
   const dims = hooks.map((h) => ({ name: h.name, d: o.model.concreteShape(h.name, 1, 1, 1)[2] }));
   const header: CaptureHeader = {
     model: { id: o.modelId, dir: o.model.source.dir, hash: o.model.source.hash, revision: o.model.source.revision, family: o.model.family.name, weights: 'raw' },
@@ -70,23 +71,26 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureSummary> {
   };
   const writer = CaptureWriter.open(o.out, header, o.shardRows !== undefined ? { shardRows: o.shardRows } : {});
   const { resume } = writer;
-  const totalTokens = sequences.reduce((a, s) => a + s.ids.length, 0);
-  let doneTokens = sequences.slice(0, resume.sequencesDone).reduce((a, s) => a + s.ids.length, 0);
+  const totalTokens = sequences.tokens;
+  let doneTokens = sequences.tokensIn(0, resume.sequencesDone);
   let sequencesRun = 0;
   if (!resume.complete) {
     const firstBatch = Math.floor(resume.sequencesDone / o.batchSize) * o.batchSize;
     const starts: number[] = [];
     for (let start = firstBatch; start < sequences.length; start += o.batchSize) starts.push(start);
-    const forward = (start: number) => o.model.run(sequences.slice(start, start + o.batchSize).map((s) => s.ids), { fetch: dims.map((h) => h.name), logits: false });
+    const forward = (start: number) => {
+      const batch = sequences.slice(start, start + o.batchSize);
+      return { batch, result: o.model.run(batch.map((s) => s.ids), { fetch: dims.map((h) => h.name), logits: false }) };
+    };
     // The next batch's forward pass runs on onnxruntime's threads while this thread converts and
     // writes the current one, so the store's work hides behind the model's.
     let pending = starts.length ? forward(starts[0]) : null;
     try {
       for (let i = 0; i < starts.length; i++) {
-        const result = await (pending as ReturnType<typeof forward>);
+        const { batch, result: running } = pending as ReturnType<typeof forward>;
+        const result = await running;
         pending = i + 1 < starts.length ? forward(starts[i + 1]) : null;
         const start = starts[i];
-        const batch = sequences.slice(start, start + o.batchSize);
         const skip = Math.max(0, resume.sequencesDone - start);
         writer.append(rowsOf(o.model, batch, start, skip, dims, o.dataset.labelColumns.map((c) => c.name), result.hooks));
         sequencesRun += batch.length - skip;
@@ -97,7 +101,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureSummary> {
       // A failed write (full disk, NaN activation) leaves the next batch's forward pass running:
       // let it end before the caller disposes the model, which would otherwise crash the process
       // with onnxruntime's "Session already disposed" instead of this error's message.
-      await pending?.catch(() => undefined);
+      await pending?.result.catch(() => undefined);
       throw err;
     }
   }

@@ -41,16 +41,32 @@ export interface SequenceOptions {
   readonly maxTokens: number | null;
 }
 
-export function prepareSequences(model: HookedTransformer, dataset: Dataset, options: SequenceOptions): CaptureSequence[] {
+/**
+ * The sequences of a capture without their tokens: holding every token id (and every kept index)
+ * of a large dataset would make a capture's memory grow with its token count, so a first pass
+ * tokenizes each record once to count sequences and tokens, keeping only (record, chunk, length)
+ * per sequence, and `slice` tokenizes a batch's records again when that batch runs (tokenizing
+ * twice costs about 2% of a capture's time).
+ */
+export interface SequencePlan {
+  /** Sequences. */
+  readonly length: number;
+  /** Tokens over all sequences (what the model runs, not the rows kept). */
+  readonly tokens: number;
+  /** Tokens of sequences [start, end). */
+  tokensIn(start: number, end: number): number;
+  /** Sequences [start, end), tokenized now. */
+  slice(start: number, end: number): CaptureSequence[];
+}
+
+export function planSequences(model: HookedTransformer, dataset: Dataset, options: SequenceOptions): SequencePlan {
   const context = options.context ?? model.config.nCtx;
   if (context > model.config.nCtx) throw new UsageError(`--context ${context} exceeds the model's context length ${model.config.nCtx}`, `pass --context ${model.config.nCtx} or less`);
   const bos = model.source.generation.bosTokenId;
-  const out: CaptureSequence[] = [];
-  let rows = 0;
-  for (const record of dataset.records) {
+  /** The sequences of record i: its chunks and the token indices each keeps. */
+  const sequencesOf = (i: number, ids: readonly number[]): CaptureSequence[] => {
+    const record = dataset.records[i];
     const where = `${dataset.source}:${record.line}`;
-    const ids = record.kind === 'text' ? model.encode(record.text) : record.ids;
-    if (ids.length === 0) continue;
     const chunks: number[][] = [];
     if (options.positions.kind === 'all' || options.positions.kind === 'mean') {
       const withBos = record.kind === 'text' && model.policy.prependBos && bos !== null && ids[0] === bos;
@@ -64,10 +80,10 @@ export function prepareSequences(model: HookedTransformer, dataset: Dataset, opt
     } else {
       chunks.push(ids.slice(0, context));
     }
-    for (const chunk of chunks) {
+    return chunks.map((chunk) => {
       let keep: number[] | 'mean';
       switch (options.positions.kind) {
-        case 'all': keep = chunk.map((_, i) => i); break;
+        case 'all': keep = chunk.map((_, k) => k); break;
         case 'mean': keep = 'mean'; break;
         case 'last': keep = [chunk.length - 1]; break;
         case 'field': {
@@ -79,13 +95,60 @@ export function prepareSequences(model: HookedTransformer, dataset: Dataset, opt
           break;
         }
       }
-      const n = keep === 'mean' ? 1 : keep.length;
-      if (options.maxTokens !== null && rows + n > options.maxTokens && out.length > 0) return out;
-      out.push({ ids: chunk, labels: record.labels, keep });
+      return { ids: chunk, labels: record.labels, keep };
+    });
+  };
+  const encode = (i: number): readonly number[] => {
+    const record = dataset.records[i];
+    return record.kind === 'text' ? model.encode(record.text) : record.ids;
+  };
+  // Per sequence: its record, which chunk of that record, and its length (12 bytes each).
+  const recordOf: number[] = [];
+  const chunkOf: number[] = [];
+  const lengthOf: number[] = [];
+  let rows = 0;
+  plan: for (let i = 0; i < dataset.records.length; i++) {
+    const ids = encode(i);
+    if (ids.length === 0) continue;
+    const sequences = sequencesOf(i, ids);
+    for (let c = 0; c < sequences.length; c++) {
+      const s = sequences[c];
+      const n = s.keep === 'mean' ? 1 : s.keep.length;
+      if (options.maxTokens !== null && rows + n > options.maxTokens && recordOf.length > 0) break plan;
+      recordOf.push(i);
+      chunkOf.push(c);
+      lengthOf.push(s.ids.length);
       rows += n;
-      if (options.maxTokens !== null && rows >= options.maxTokens) return out;
+      if (options.maxTokens !== null && rows >= options.maxTokens) break plan;
     }
   }
-  if (out.length === 0) throw new FileFormatError(`${dataset.source}: no tokens to capture`, 'give documents with at least one token');
-  return out;
+  if (recordOf.length === 0) throw new FileFormatError(`${dataset.source}: no tokens to capture`, 'give documents with at least one token');
+  const lengths = Int32Array.from(lengthOf);
+  const records = Int32Array.from(recordOf);
+  const chunks = Int32Array.from(chunkOf);
+  const tokensIn = (start: number, end: number): number => {
+    let t = 0;
+    for (let k = Math.max(0, start); k < Math.min(end, lengths.length); k++) t += lengths[k];
+    return t;
+  };
+  return {
+    length: lengths.length,
+    tokens: tokensIn(0, lengths.length),
+    tokensIn,
+    slice(start, end) {
+      const out: CaptureSequence[] = [];
+      let cached: { record: number; sequences: CaptureSequence[] } | null = null;
+      for (let k = Math.max(0, start); k < Math.min(end, lengths.length); k++) {
+        if (cached?.record !== records[k]) cached = { record: records[k], sequences: sequencesOf(records[k], encode(records[k])) };
+        out.push(cached.sequences[chunks[k]]);
+      }
+      return out;
+    },
+  };
+}
+
+/** Every sequence of the capture, tokenized (memory grows with the dataset: runCapture uses planSequences). */
+export function prepareSequences(model: HookedTransformer, dataset: Dataset, options: SequenceOptions): CaptureSequence[] {
+  const plan = planSequences(model, dataset, options);
+  return plan.slice(0, plan.length);
 }
