@@ -11,6 +11,7 @@ import { doctorCommand } from './cli/doctor.js';
 import { exportCommand } from './cli/export.js';
 import { generateCommand } from './cli/generate.js';
 import { hooksCommand } from './cli/hooks.js';
+import { reportCommand } from './cli/report.js';
 import { verifyCommand } from './cli/verify.js';
 import { InterpError } from './errors.js';
 import { steerCommand } from '../steering/cli/steer.js';
@@ -27,7 +28,7 @@ const COMMANDS: readonly CommandSpec[] = [
   trainProbeCommand, probeCommand,
   trainSaeCommand, saeCommand,
   vectorCommand, steerCommand,
-  demoCommand,
+  reportCommand, demoCommand,
 ];
 
 export function buildProgram(): Command {
