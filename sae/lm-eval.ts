@@ -29,21 +29,36 @@ export function heldOutTokenSequences(capture: Capture, heldOut: (seq: number) =
   return out;
 }
 
+/**
+ * Rows are encoded in multiples of this many. The engine pools freed GPU buffers by exact size
+ * (src/engine/tensor.ts), and the dashboard scan encodes the held-out rows of each read batch,
+ * a different count almost every time: unpadded, every new count left its own set of buffers in
+ * the pool (up to the pool's 1 GiB, host memory on a software GPU), so peak memory grew with the
+ * number of held-out rows. Padding to a multiple of 256 leaves a handful of sizes.
+ */
+const ENCODE_ROW_QUANTUM = 256;
+
 /** Dense f [n, m] on the host from the GPU encoder (also what the dashboard scan encodes with). */
 export function gpuEncoder(g: GpuSae): SaeEncoder {
   const { d_in: d, d_sae: m } = g.sae.cfg;
   return async (x, n) => {
-    const f = scope(() => encode(g, upload(g.W_enc.gpu, x, [n, d])));
+    const rows = Math.ceil(n / ENCODE_ROW_QUANTUM) * ENCODE_ROW_QUANTUM;
+    let input = x.subarray(0, n * d);
+    if (rows !== n) {
+      input = new Float32Array(rows * d);
+      input.set(x.subarray(0, n * d));
+    }
+    const f = scope(() => encode(g, upload(g.W_enc.gpu, input, [rows, d])));
     if (f.kind === 'dense') {
       const out = (await f.f.download()) as Float32Array;
       f.f.dispose();
-      return out;
+      return rows === n ? out : out.subarray(0, n * m);
     }
     const values = (await f.values.download()) as Float32Array;
     const indices = (await f.indices.download()) as Uint32Array;
     f.values.dispose();
     f.indices.dispose();
-    const k = values.length / n;
+    const k = values.length / rows;
     const dense = new Float32Array(n * m);
     for (let r = 0; r < n; r++) for (let j = 0; j < k; j++) dense[r * m + indices[r * k + j]] = values[r * k + j];
     return dense;
