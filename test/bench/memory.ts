@@ -83,6 +83,7 @@ interface Sample {
   t: number;
   rss: number;
   heap: number;
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
 }
@@ -97,7 +98,7 @@ async function cliChild(reportFile: string, argv: readonly string[]): Promise<vo
   const samples: Sample[] = [];
   const sample = (): void => {
     const m = process.memoryUsage();
-    samples.push({ t: (performance.now() - t0) / 1000, rss: m.rss / MiB, heap: m.heapUsed / MiB, external: m.external / MiB, arrayBuffers: m.arrayBuffers / MiB });
+    samples.push({ t: (performance.now() - t0) / 1000, rss: m.rss / MiB, heap: m.heapUsed / MiB, heapTotal: m.heapTotal / MiB, external: m.external / MiB, arrayBuffers: m.arrayBuffers / MiB });
   };
   const timer = setInterval(sample, 250);
   timer.unref();
