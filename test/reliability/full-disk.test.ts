@@ -10,7 +10,7 @@
  * Needs mount(8) with permission to mount tmpfs (root on Linux, as in CI); skipped otherwise.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,7 @@ describe.skipIf(!canMount)(`a full disk during interp capture${skipReason}`, () 
   afterAll(() => {
     // Lazy: a failed assertion may leave a file open on one of them until this process ends.
     for (const dir of mounted.reverse()) execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+    rmSync(root, { recursive: true, force: true });
   });
 
   /** Pages of shards 0..j-1. */

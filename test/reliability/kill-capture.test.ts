@@ -13,7 +13,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyworldDataset } from '../../datasets/tinyworld/index.js';
 import { rng } from '../helpers/checkpoints.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
@@ -105,6 +105,8 @@ describe('kill -9 during interp capture', () => {
     shards = listDir(reference).filter((f) => SHARD.test(f)).sort();
     expect(shards.length).toBeGreaterThanOrEqual(12);
   });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** One trial: spawn, kill at the aim, run the same command again, compare with the reference. */
   async function trial(i: number, aim: Aim): Promise<{ killed: boolean; line: string }> {

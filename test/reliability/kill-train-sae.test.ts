@@ -12,7 +12,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyworldDataset } from '../../datasets/tinyworld/index.js';
 import { loadSae } from '../../sae/io.js';
 import { gpuOrSkip } from '../engine/helpers.js';
@@ -74,7 +74,7 @@ function reached(run: string, aim: Aim): boolean {
     case 'checkpoint-swap': {
       const swapping = listDir(run).some((f) => f.startsWith('checkpoint.tmp-') || f.startsWith('checkpoint.old-'));
       const step = checkpointStep(run);
-      return (swapping && (step >= aim.step || step === -1 && aim.step === 0)) || step > aim.step + EVERY;
+      return (swapping && (step >= aim.step || (step === -1 && aim.step === 0))) || step > aim.step + EVERY;
     }
     case 'finishing': return checkpointStep(run) === STEPS;
   }
@@ -108,6 +108,8 @@ describe.skipIf(!gpu.gpu)(`kill -9 during interp train-sae${gpu.reason ? ` (skip
     const r = await runInterp(args(reference), env);
     expect(r.code, r.stderr).toBe(0);
   });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** metrics.json without what may differ (wall time, whether resumed, initialisation facts). */
   const heldOutMetrics = (run: string) => {
