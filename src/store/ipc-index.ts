@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import { Message, Type, type DataType, type Field, type Schema } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { FileFormatError } from '../errors.js';
+import { footerProblem, messageProblem } from './ipc-bounds.js';
 
 const MAGIC = 'ARROW1';
 
@@ -79,9 +80,12 @@ function indexOpenFile(fd: number, file: string, bad: (what: string) => never): 
   if (ascii(head) !== MAGIC || ascii(tail.subarray(4)) !== MAGIC) bad('no ARROW1 magic at start and end (truncated, or not an Arrow IPC file)');
   const footerLen = new DataView(tail.buffer, tail.byteOffset).getInt32(0, true);
   if (footerLen <= 0 || footerLen > size - 16) bad(`footer length ${footerLen} does not fit the file`);
+  const footerBytes = readAt(fd, size - 10 - footerLen, footerLen);
+  const problem = footerProblem(footerBytes);
+  if (problem) bad(`damaged footer: ${problem}`);
   let footer: Footer;
   try {
-    footer = Footer.decode(readAt(fd, size - 10 - footerLen, footerLen));
+    footer = Footer.decode(footerBytes);
   } catch (err) {
     return bad(`unreadable footer (${(err as Error).message})`);
   }
@@ -125,6 +129,8 @@ function readMessage(fd: number, file: string, size: number, offset: number, met
   const len = view.getInt32(at, true);
   at += 4;
   if (len <= 0 || at + len > metaLen) bad(`message at ${offset} has a bad length ${len}`);
+  const problem = messageProblem(meta.subarray(at, at + len));
+  if (problem) bad(`damaged message at ${offset}: ${problem}`);
   try {
     return { header: Message.decode(meta.subarray(at, at + len)), bodyStart: offset + metaLen };
   } catch (err) {
