@@ -112,7 +112,7 @@ function readJson(file: string): ProbeJson {
   }
   const j = parsed as Partial<ProbeJson>;
   if (j.format !== PROBE_FORMAT) throw new FileFormatError(`${file}: "format" is ${describeValue(j.format)}, expected "${PROBE_FORMAT}"`, 'pass a probe folder written by `interp train-probe`');
-  if (j.format_version !== PROBE_FORMAT_VERSION) throw new FileFormatError(`${file}: format_version ${String(j.format_version)} is not supported (this interp reads ${PROBE_FORMAT_VERSION})`, 'retrain the probe with this version of interp');
+  if (j.format_version !== PROBE_FORMAT_VERSION) throw new FileFormatError(`${file}: format_version ${describeValue(j.format_version)} is not supported (this interp reads ${PROBE_FORMAT_VERSION})`, 'retrain the probe with this version of interp');
   if (typeof j.hook !== 'string' || typeof j.d !== 'number' || !Array.isArray(j.label?.classes) || typeof j.capture?.model?.hash !== 'string' || j.capture.model.hash === '') {
     throw new FileFormatError(`${file}: missing hook, d, label.classes or capture.model.hash`, 'the file is damaged: retrain the probe');
   }

@@ -190,10 +190,10 @@ function loadSaeLens(dir: string): Sae {
   const raw = readJson(cfgFile);
   const d = raw.d_in as number;
   const m = raw.d_sae as number;
-  if (!Number.isInteger(d) || !Number.isInteger(m)) throw new FileFormatError(`${cfgFile}: d_in and d_sae must be integers (got ${String(raw.d_in)}, ${String(raw.d_sae)})`, 'the checkpoint is damaged');
+  if (!Number.isInteger(d) || !Number.isInteger(m)) throw new FileFormatError(`${cfgFile}: d_in and d_sae must be integers (got ${describeValue(raw.d_in)}, ${describeValue(raw.d_sae)})`, 'the checkpoint is damaged');
   const architecture = memoryArchitecture(raw.architecture ?? 'standard', cfgFile);
   if (raw.normalize_activations !== undefined && raw.normalize_activations !== 'none' && raw.normalize_activations !== null) {
-    throw new UsageError(`${cfgFile}: normalize_activations "${String(raw.normalize_activations)}" needs a dataset-dependent scale interp cannot recover`, 'fold the normalisation into the weights in SAELens (sae.fold_activation_norm_scaling_factor) and save again');
+    throw new UsageError(`${cfgFile}: normalize_activations ${describeValue(raw.normalize_activations)} needs a dataset-dependent scale interp cannot recover`, 'fold the normalisation into the weights in SAELens (sae.fold_activation_norm_scaling_factor) and save again');
   }
   const w = openSafetensors(path.join(dir, SAE_WEIGHTS_FILE));
   const cfg: SaeConfig = {
@@ -238,7 +238,7 @@ function loadSparsify(dir: string): Sae {
   const raw = readJson(cfgFile);
   if (raw.transcode === true) throw new UsageError(`${cfgFile}: a sparsify transcoder, not an autoencoder`, 'import a sparsify SAE (transcode false)');
   if (raw.normalize_io === true) throw new UsageError(`${cfgFile}: normalize_io is true (input norms are not stored in the weights)`, 'train without normalize_io, or fold the norms into the weights first');
-  if (raw.activation !== undefined && raw.activation !== 'topk') throw new UsageError(`${cfgFile}: activation "${String(raw.activation)}"`, 'interp imports sparsify TopK SAEs');
+  if (raw.activation !== undefined && raw.activation !== 'topk') throw new UsageError(`${cfgFile}: activation ${describeValue(raw.activation)}`, 'interp imports sparsify TopK SAEs');
   const w = openSafetensors(path.join(dir, 'sae.safetensors'));
   const enc = w.info('encoder.weight');
   if (enc.shape.length !== 2) throw new ShapeMismatchError(`${w.source}: encoder.weight is [${enc.shape.join(', ')}], expected [num_latents, d_in]`, 'check the file');

@@ -134,7 +134,7 @@ function readVectorJson(file: string): VectorJson {
   }
   const j = parsed as Partial<VectorJson>;
   if (j.format !== VECTOR_FORMAT) throw new FileFormatError(`${file}: "format" is ${describeValue(j.format)}, expected "${VECTOR_FORMAT}"`, 'pass a folder written by `interp vector`, or a plain safetensors file with --hook');
-  if (j.format_version !== VECTOR_FORMAT_VERSION) throw new FileFormatError(`${file}: format_version ${String(j.format_version)} is not supported (this interp reads ${VECTOR_FORMAT_VERSION})`, 'make the vector again with this version of interp');
+  if (j.format_version !== VECTOR_FORMAT_VERSION) throw new FileFormatError(`${file}: format_version ${describeValue(j.format_version)} is not supported (this interp reads ${VECTOR_FORMAT_VERSION})`, 'make the vector again with this version of interp');
   if (typeof j.hook !== 'string' || typeof j.d !== 'number') throw new FileFormatError(`${file}: missing "hook" or "d"`, 'the file is damaged: make the vector again with `interp vector`');
   return j as VectorJson;
 }

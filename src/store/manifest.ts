@@ -289,7 +289,7 @@ function checkProgressFields(raw: Record<string, unknown>): void {
     lastSeq = last;
     rows += n;
   });
-  if (count(raw, 'rows', 'rows') !== rows) fieldError(`rows is ${String(raw.rows)} but the shards hold ${rows}`);
+  if (count(raw, 'rows', 'rows') !== rows) fieldError(`rows is ${describeValue(raw.rows)} but the shards hold ${rows}`);
   const done = count(raw, 'sequences_done', 'sequences_done');
   if (done < lastSeq + 1) fieldError(`sequences_done ${done} is below the last shard's sequence ${lastSeq}`);
   if (typeof raw.complete !== 'boolean') fieldError('complete must be true or false');
