@@ -36,10 +36,20 @@ interface IndexFile {
 /** The meta tag name pages carry their entry under. */
 export const ENTRY_META = 'interp-report';
 
+/**
+ * A page path inside the reports directory: relative, forward slashes, no `..`, ending in .html.
+ * index.json is read back from disk, so an entry naming a path outside the directory (../x.html,
+ * /etc/x.html) is dropped rather than linked from index.html.
+ */
+export function isPagePath(p: string): boolean {
+  const segments = p.split(/[\\/]/);
+  return p.endsWith('.html') && !path.isAbsolute(p) && !path.win32.isAbsolute(p) && !segments.includes('..') && !segments.includes('') && !p.includes('\0');
+}
+
 function isEntry(value: unknown): value is ReportEntry {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return ['name', 'title', 'kind', 'path', 'createdAt'].every((k) => typeof v[k] === 'string');
+  return ['name', 'title', 'kind', 'path', 'createdAt'].every((k) => typeof v[k] === 'string') && isPagePath(v.path as string);
 }
 
 /** Reads the registry; null when it is missing, unreadable or of another format or version. */

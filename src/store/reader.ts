@@ -99,6 +99,12 @@ export class Capture {
     for (const entry of m.shards) {
       const file = path.join(dir, entry.file);
       if (!fs.existsSync(file)) throw new FileFormatError(`${file}: shard listed in ${manifestFile} is missing`, 'the capture is damaged: capture again (or restore the file)');
+      // The manifest names plain files (parseManifest); a shard must also not be a link leading out.
+      const real = fs.realpathSync(file);
+      const inside = path.relative(fs.realpathSync(dir), real);
+      if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+        throw new FileFormatError(`${file}: shard listed in ${manifestFile} is a link to ${real}, outside the capture directory`, 'copy the shard into the capture directory (captures never link to files elsewhere), or capture again');
+      }
       const index = indexIpcFile(file);
       const got = index.schema.fields;
       const want = expected.fields;
