@@ -77,20 +77,21 @@ function readLexicon(file: string): BehaviorSpec {
   } catch {
     throw new UsageError(`lexicon ${file} does not exist or cannot be read`, 'pass a JSON file {"positive": [...], "negative": [...]} or a text file with one word per line');
   }
-  const lower = (xs: unknown[]) => new Set(xs.map((w) => String(w).toLowerCase()));
+  const lower = (xs: readonly string[]) => new Set(xs.map((w) => w.toLowerCase()));
+  const words = (v: unknown): v is string[] => Array.isArray(v) && v.every((w) => typeof w === 'string');
   if (file.endsWith('.json')) {
-    let parsed: { positive?: unknown; negative?: unknown };
+    let parsed: { positive?: unknown; negative?: unknown } | null;
     try {
       parsed = JSON.parse(text) as typeof parsed;
     } catch (e) {
       throw new FileFormatError(`${file}: not valid JSON (${(e as Error).message})`, 'write {"positive": ["glad", ...], "negative": ["sad", ...]}');
     }
-    if (!Array.isArray(parsed.positive) || (parsed.negative !== undefined && !Array.isArray(parsed.negative))) throw new FileFormatError(`${file}: "positive" (and "negative", if given) must be arrays of words`, 'write {"positive": ["glad", ...], "negative": ["sad", ...]}');
+    if (typeof parsed !== 'object' || parsed === null || !words(parsed.positive) || (parsed.negative !== undefined && !words(parsed.negative))) throw new FileFormatError(`${file}: expected an object whose "positive" (and "negative", if given) are arrays of words`, 'write {"positive": ["glad", ...], "negative": ["sad", ...]}');
     return { kind: 'lexicon', source: file, positive: lower(parsed.positive), negative: lower(parsed.negative ?? []) };
   }
-  const words = text.split(/\r?\n/).map((w) => w.trim()).filter((w) => w !== '');
-  if (words.length === 0) throw new FileFormatError(`${file}: no words`, 'give one word per line');
-  return { kind: 'lexicon', source: file, positive: lower(words), negative: new Set() };
+  const lines = text.split(/\r?\n/).map((w) => w.trim()).filter((w) => w !== '');
+  if (lines.length === 0) throw new FileFormatError(`${file}: no words`, 'give one word per line');
+  return { kind: 'lexicon', source: file, positive: lower(lines), negative: new Set() };
 }
 
 /** Scores every continuation; the model is used only by probe behaviours. */

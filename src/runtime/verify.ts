@@ -93,7 +93,7 @@ export function readGreedyReference(dir: string): GreedyReference | null {
   } catch (e) {
     throw new FileFormatError(`${file}: not valid JSON (${(e as Error).message})`, 'regenerate greedy.json');
   }
-  const g = parsed as Partial<GreedyReference>;
+  const g = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<GreedyReference>;
   const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x));
   if (!isIds(g.prompt_ids) || !isIds(g.generated_ids)) {
     throw new FileFormatError(`${file}: needs integer arrays "prompt_ids" and "generated_ids"`, 'regenerate greedy.json');

@@ -36,6 +36,8 @@ import { loadSae, saveSae } from '../../sae/io.js';
 import type { Sae } from '../../sae/sae.js';
 import { loadVector, saveVector } from '../../steering/vector.js';
 import { loadPairs } from '../../steering/pairs.js';
+import { parseBehavior } from '../../steering/behavior.js';
+import { readGreedyReference } from '../../src/runtime/verify.js';
 import { batch, header } from '../store/store-helpers.js';
 
 /** A case that takes longer than this is a failure (a hang, or work proportional to a forged size). */
@@ -730,6 +732,21 @@ const gemmaScopeTarget: FuzzTarget = {
   parse: (dir) => void loadSae(path.join(dir, 'params.npz')),
 };
 
+const lexiconTarget: FuzzTarget = {
+  name: 'steering lexicon',
+  seeds: cached(() => [
+    [{ name: 'words.json', kind: 'json' as const, data: Buffer.from(JSON.stringify({ positive: ['glad', 'Happy'], negative: ['sad'] })) }],
+    [{ name: 'words.txt', kind: 'bytes' as const, data: Buffer.from('glad\nhappy\n😀\n') }],
+  ]),
+  parse: (dir) => void parseBehavior(`lexicon:${path.join(dir, fs.existsSync(path.join(dir, 'words.json')) ? 'words.json' : 'words.txt')}`),
+};
+
+const greedyTarget: FuzzTarget = {
+  name: 'greedy.json (verify reference)',
+  seeds: cached(() => [[{ name: 'greedy.json', kind: 'json' as const, data: Buffer.from(JSON.stringify({ prompt_ids: [1, 2, 3], generated_ids: [4, 5] })) }]]),
+  parse: (dir) => void readGreedyReference(dir),
+};
+
 export const TARGETS: readonly FuzzTarget[] = [
   safetensorsTarget,
   shardedTarget,
@@ -739,11 +756,13 @@ export const TARGETS: readonly FuzzTarget[] = [
   captureTarget,
   datasetTarget,
   pairsTarget,
+  lexiconTarget,
   vectorTarget,
   probeTarget,
   saeLensTarget,
   sparsifyTarget,
   gemmaScopeTarget,
+  greedyTarget,
 ];
 
 // ---------------------------------------------------------------------------------------------

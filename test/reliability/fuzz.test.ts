@@ -54,7 +54,9 @@ describe('regressions found by the fuzzing', () => {
     }
   });
 
-  it('probe.json and vector.json that are JSON null are refused, not a TypeError', () => {
+  it('probe.json, vector.json, a JSON lexicon and greedy.json that are JSON null are refused, not a TypeError', () => {
+    expect(rejected(target('steering lexicon'), { variant: 0, file: 0, mutations: [{ op: 'replace', path: 0, value: { json: null } }] })).toMatch(/expected an object/);
+    expect(rejected(target('greedy.json (verify reference)'), { variant: 0, file: 0, mutations: [{ op: 'replace', path: 0, value: { json: null } }] })).toMatch(/needs integer arrays/);
     expect(rejected(target('probe artifact'), { variant: 0, file: 0, mutations: [{ op: 'replace', path: 0, value: { json: null } }] })).toMatch(/expected a JSON object, got null/);
     expect(rejected(target('steering vector'), { variant: 0, file: 0, mutations: [{ op: 'replace', path: 0, value: { json: null } }] })).toMatch(/expected a JSON object, got null/);
   });
