@@ -77,6 +77,12 @@ describe('regressions found by the fuzzing', () => {
     expect((error as Error).message).toContain(path.join(dir, 'tokenizer.json'));
   });
 
+  it('a config.json hidden_size of 8e93 is refused before it sizes the rotary tables', () => {
+    for (const value of [8.1538397269439e93, 2 ** 52, 2 ** 20]) {
+      expect(rejected(target('config.json'), { variant: 1, file: 0, mutations: [{ op: 'replace', path: 2, value: { json: value } }] })).toMatch(/positive integer|head dimension/);
+    }
+  });
+
   it('a forged zip central-directory size in params.npz is refused before anything is allocated', () => {
     const t = target('SAE (Gemma Scope params.npz)');
     // The central directory's size field sits 12 bytes into the 22-byte end record.

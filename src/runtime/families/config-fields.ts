@@ -19,7 +19,7 @@ export function readInt(raw: Raw, path: string, names: readonly string[], fallba
     if (fallback !== undefined) return fallback;
     throw new ModelFormatError(`${path}: missing "${names[0]}"`, `config.json must give ${names.join(' or ')} as a positive integer`);
   }
-  if (typeof found.value !== 'number' || !Number.isInteger(found.value) || found.value <= 0) {
+  if (typeof found.value !== 'number' || !Number.isSafeInteger(found.value) || found.value <= 0) {
     throw new ModelFormatError(`${path}: "${found.name}" must be a positive integer, got ${describeValue(found.value)}`, 'fix config.json');
   }
   return found.value;

@@ -24,6 +24,9 @@ export interface LlamaConfig extends ArchConfig {
   readonly tiedEmbeddings: boolean;
 }
 
+/** Head dimensions of released models are 64 to 256; anything past this is a damaged config. */
+const MAX_HEAD_DIM = 8192;
+
 const ACTIVATIONS: Record<string, LlamaActivation> = { silu: 'silu', swish: 'silu', gelu_pytorch_tanh: 'gelu_tanh' };
 
 /**
@@ -66,6 +69,10 @@ function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): Llam
   const dHead = readInt(raw, path, ['head_dim'], dModel / nHeads);
   if (!Number.isInteger(dHead) || dHead % 2 !== 0) {
     throw new ModelFormatError(`${path}: head dimension ${dHead} must be an even integer`, 'set head_dim in config.json');
+  }
+  // The rotary tables below have dHead/2 entries: a damaged hidden_size must not size them.
+  if (dHead > MAX_HEAD_DIM) {
+    throw new ModelFormatError(`${path}: head dimension ${dHead} (hidden_size / num_attention_heads, or head_dim) is above ${MAX_HEAD_DIM}, wider than any released model's`, 'check hidden_size, num_attention_heads and head_dim in config.json');
   }
   const ropeTheta = readNumber(raw, path, ['rope_theta'], 10000);
   const window = raw.sliding_window;
