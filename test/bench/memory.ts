@@ -8,9 +8,10 @@
  *     count; ~85 tokens a story) is written to a temp dir, so the dataset grows with N too;
  *  2. `interp capture --hooks blocks.2.hook_resid_post --max-tokens N` (CLI defaults otherwise:
  *     f32, batch 8, ~128 MiB shards) in a child process;
- *  3. `interp train-sae --tokens N` on that capture (CLI defaults: TopK, 32× expansion = 4,096
- *     latents, k 32, batch 4,096, one pass, held-out evaluation and the SAE dashboard written to a
- *     temp reports dir; --no-report skips the dashboard) in a child process.
+ *  3. `interp train-sae --tokens N` on that capture (CLI defaults for the SAE: when written, TopK,
+ *     32× expansion = 4,096 latents, k 32, batch 4,096; the row names what ran), one pass, with
+ *     held-out evaluation and the SAE dashboard written to a temp reports dir (--no-report skips
+ *     the dashboard), in a child process.
  * Each child is the CLI itself (src/cli.ts main, through tsx as `npm run bench` runs), started
  * fresh; its peak RSS is the kernel's getrusage maxRSS of that process, read at exit, and it samples
  * process.memoryUsage() every 250 ms so the log shows where memory goes (rss, JS heap, array buffers).
@@ -192,17 +193,20 @@ export const run: BenchRun = async function* (args) {
           argv: ['capture', '--model', MODEL_DIR, '--dataset', dataset, '--hooks', opt.hook, '--out', cap, '--max-tokens', String(n), '--dtype', opt.dtype, '--no-report', '--json'],
         },
         {
-          cmd: 'train-sae', what: `topk 128→4096 k 32, --tokens ${n}, one pass${opt.report ? ', eval + dashboard' : ', eval, no dashboard'}`,
+          cmd: 'train-sae', what: `--tokens ${n} (one pass over the capture)${opt.report ? ', eval + dashboard' : ', eval, no dashboard'}`,
           argv: ['train-sae', '--capture', cap, '--hook', opt.hook, '--out', path.join(work, `sae-${n}`), '--tokens', String(n), '--json',
             ...(opt.report ? ['--reports', path.join(work, 'reports')] : ['--no-report'])],
         },
       ];
       for (const r of runs) {
         const m = await measureCli(work, `${r.cmd}-${n}`, r.argv, env);
-        const tokens = r.cmd === 'capture' ? (JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}') as { rows?: number }).rows ?? n : n;
+        // Both commands print one JSON summary (--json): rows captured; the SAE trained (CLI defaults).
+        const summary = JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}') as { rows?: number; arch?: string; d_in?: number; d_sae?: number; k?: number | null; tokens?: number };
+        const tokens = (r.cmd === 'capture' ? summary.rows : summary.tokens) ?? n;
+        const what = r.cmd === 'capture' ? r.what : `${summary.arch} ${summary.d_in}→${summary.d_sae}${summary.k ? ` k ${summary.k}` : ''}, ${r.what}`;
         const tps = tokens / m.seconds;
         log(`${r.cmd}@${short(n)}: peak ${m.maxRssMiB.toFixed(0)} MiB, ${m.seconds.toFixed(1)} s wall (${tps.toFixed(0)} tok/s); rss (JS heap, array buffers) at 25/50/75/100% of the run: ${profile(m)}`);
-        const caseName = `${r.cmd}@${short(n)} (${r.what})`;
+        const caseName = `${r.cmd}@${short(n)} (${what})`;
         const f = first[r.cmd];
         if (f === null) {
           yield row(caseName, 'peak_rss', m.maxRssMiB, 'MiB', basePeer, base.maxRssMiB, false);
