@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../src/model/index.js';
 import { listHookPoints, resolveHook } from '../src/runtime/hooks.js';
 import { openCapture, type Capture } from '../src/store/index.js';
 import { versions } from '../src/versions.js';
-import { SAE_VARIANTS, type SaeVariant } from './config.js';
+import { DEFAULT_TRAINING_TOKENS, SAE_VARIANTS, type SaeVariant } from './config.js';
 import { importSae, writeSaeFiles } from './io.js';
 import { TINYWORLD_PREFIX } from '../datasets/tinyworld/index.js';
 import { getGpu } from '../src/engine/index.js';
@@ -94,6 +94,15 @@ function progressLine(): { update: (p: TrainProgress) => void; stop: () => void 
   };
 }
 
+/**
+ * Training tokens when --tokens is not given: one pass over the capture, but at least SAELens'
+ * 2M (about 490 steps of 4,096), repeating a smaller capture — one pass over TinyWorld's 848k-token
+ * corpus is 207 steps, too few for TopK at the default lr to pass explained variance 0.9.
+ */
+export function defaultTokens(rows: number, batchTokens: number): number {
+  return Math.max(batchTokens, Math.floor(Math.max(rows, DEFAULT_TRAINING_TOKENS) / batchTokens) * batchTokens);
+}
+
 function variantOf(arch: string): SaeVariant {
   const v = SAE_VARIANTS.find((s) => s === arch);
   if (!v) throw new UsageError(`--arch ${arch}: unknown SAE variant`, `use one of ${SAE_VARIANTS.join(', ')}`);
@@ -130,7 +139,7 @@ async function train(flags: TrainFlags): Promise<void> {
         capture, hook, out: flags.out, resume,
         config: {
           variant, dSae, k: flags.k, sparsityCoefficient: flags.l1 ?? flags.l0, lr: flags.lr, batchTokens, seed: flags.seed,
-          tokens: flags.tokens ?? Math.max(batchTokens, Math.floor(capture.rows / batchTokens) * batchTokens),
+          tokens: flags.tokens ?? defaultTokens(capture.rows, batchTokens),
           checkpointEvery: flags.checkpointEvery, evalFraction: flags.evalFraction, deadTokens: flags.deadTokens,
         },
         metadata: { model_name: capture.manifest.model.id, context_size: capture.manifest.context, interp_capture: path.resolve(capture.dir) },
@@ -237,8 +246,8 @@ export const trainSaeCommand: CommandSpec = {
       .option('--k <n>', 'active latents per token (topk, batchtopk; default 32)', num('--k', { min: 1, integer: true }))
       .option('--l1 <λ>', 'L1 coefficient (relu; default 5 on inputs scaled to E‖x‖ = √d)', num('--l1', { min: 0 }))
       .option('--l0 <λ>', 'L0 coefficient (jumprelu; default 1)', num('--l0', { min: 0 }))
-      .option('--lr <lr>', 'Adam learning rate (default 3e-4)', num('--lr', { min: 0 }))
-      .option('--tokens <n>', 'training tokens (default: one pass over the capture)', num('--tokens', { min: 1, integer: true }))
+      .option('--lr <lr>', 'Adam learning rate (default: topk and batchtopk 2e-4 / sqrt(width / 16384) as sparsify, 4e-4 at width 4096; relu and jumprelu 3e-4)', num('--lr', { min: 0 }))
+      .option('--tokens <n>', 'training tokens (default: one pass over the capture, at least 2,000,000: a smaller capture is repeated)', num('--tokens', { min: 1, integer: true }))
       .option('--batch-tokens <n>', 'tokens per step (default 4096)', num('--batch-tokens', { min: 1, integer: true }))
       .option('--seed <n>', 'initialisation and shuffle seed', num('--seed', { min: 0, integer: true }), 0)
       .option('--checkpoint-every <n>', 'steps between checkpoints (0: at the end only)', num('--checkpoint-every', { min: 0, integer: true }), 1000)

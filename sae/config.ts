@@ -61,7 +61,7 @@ export interface TrainConfig {
   readonly sparsityCoefficient: number;
   /** Fraction of the steps over which λ warms up linearly from 0 (April 2024 recipe: 5%). */
   readonly sparsityWarmup: number;
-  /** Adam learning rate (SAELens default 3e-4); β1 0.9, β2 0.999 as torch. */
+  /** Adam learning rate (see defaultLr); β1 0.9, β2 0.999 as torch. */
   readonly lr: number;
   /** Tokens per step (SAELens train_batch_size_tokens 4096). */
   readonly batchTokens: number;
@@ -102,6 +102,27 @@ export function defaultSparsityCoefficient(variant: SaeVariant): number {
   }
 }
 
+/**
+ * Default Adam learning rate. TopK and BatchTopK: sparsify's default, 2e-4 / √(m / 2¹⁴)
+ * (sparsify/trainer.py; 4e-4 at m = 4096, 1.6e-4 at GPT-2 small's 24,576). At the default width
+ * m = 32·d it keeps lr·√d — Adam's step relative to the entries of a unit row, ≈ 1/√d — the same
+ * at every d, where a fixed 3e-4 moves a small model's rows relatively less. ReLU and JumpReLU:
+ * SAELens' 3e-4.
+ */
+export function defaultLr(variant: SaeVariant, dSae: number): number {
+  switch (variant) {
+    case 'topk':
+    case 'batchtopk':
+      return 2e-4 / Math.sqrt(dSae / 2 ** 14);
+    case 'relu':
+    case 'jumprelu':
+      return 3e-4;
+  }
+}
+
+/** Training tokens when none are given: SAELens' training_tokens default. */
+export const DEFAULT_TRAINING_TOKENS = 2_000_000;
+
 export type TrainConfigInput = Partial<TrainConfig> & Pick<TrainConfig, 'variant' | 'dIn' | 'dSae'>;
 
 /** Fills defaults and validates; UsageError naming the field on a bad value or combination. */
@@ -110,7 +131,7 @@ export function trainConfig(input: TrainConfigInput): TrainConfig {
   if (!SAE_VARIANTS.includes(variant)) throw new UsageError(`--arch ${String(variant)}: unknown SAE variant`, `use one of ${SAE_VARIANTS.join(', ')}`);
   const needsK = variant === 'topk' || variant === 'batchtopk';
   const batchTokens = input.batchTokens ?? 4096;
-  const tokens = input.tokens ?? 2_000_000;
+  const tokens = input.tokens ?? DEFAULT_TRAINING_TOKENS;
   const cfg: TrainConfig = {
     variant,
     dIn: input.dIn,
@@ -118,7 +139,7 @@ export function trainConfig(input: TrainConfigInput): TrainConfig {
     k: needsK ? (input.k ?? 32) : null,
     sparsityCoefficient: input.sparsityCoefficient ?? defaultSparsityCoefficient(variant),
     sparsityWarmup: input.sparsityWarmup ?? 0.05,
-    lr: input.lr ?? 3e-4,
+    lr: input.lr ?? defaultLr(variant, input.dSae),
     batchTokens,
     tokens,
     seed: input.seed ?? 0,
