@@ -59,6 +59,9 @@ export function* shuffledBatches(capture: Capture, options: ShuffleOptions): Gen
       const n = Math.min(batchRows, capture.rows - start);
       const index = new Uint32Array(n);
       readAt(fd, HEADER + start * 4, n * 4, new Uint8Array(index.buffer), perm.file);
+      // The file is a cache in the capture directory, checked by its header only: check its rows too.
+      const bad = index.findIndex((row) => row >= capture.rows);
+      if (bad >= 0) throw new FileFormatError(`${perm.file}: entry ${start + bad} is row ${index[bad]}, past the capture's ${capture.rows} rows`, 'the cached permutation is damaged: delete it (it is rebuilt from the seed)');
       const out: ShuffledRows = { rows: n, index, hooks: {} };
       for (const k of hooks) out.hooks[capture.hooks[k].name] = new Float32Array(n * capture.hooks[k].d);
       gatherRows(capture, index, hooks, out);

@@ -598,6 +598,10 @@ const captureTarget: FuzzTarget = {
         if (dtype === 'f16') delete (b as { labels?: unknown }).labels;
         w.append(b);
         w.finish();
+        // The shuffle's cached permutation (permutation-3.bin) is in the directory too.
+        const c = openCapture(dir);
+        for (const _ of c.shuffledBatches({ hooks: c.hooks[0].name, batchRows: 5, seed: 3 })) void _;
+        c.close();
         return fs.readdirSync(dir).sort().map((name) => ({ name, kind: (name.endsWith('.json') ? 'json' : 'bytes') as FileKind, data: fs.readFileSync(path.join(dir, name)) }));
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

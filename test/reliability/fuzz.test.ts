@@ -83,6 +83,13 @@ describe('regressions found by the fuzzing', () => {
     }
   });
 
+  it("a damaged cached shuffle permutation (permutation-3.bin) naming rows past the capture's end is refused", () => {
+    // Files of the capture seed, sorted: manifest.json, permutation-3.bin, shard-00000.arrow, ...
+    const t = target('capture (manifest + Arrow shards)');
+    expect(t.seeds()[0][1].name).toBe('permutation-3.bin');
+    expect(rejected(t, { variant: 0, file: 1, mutations: [{ op: 'int', at: { region: 'end', f: 0 }, width: 4, value: 0xffffffffn }] })).toMatch(/past the capture's \d+ rows/);
+  });
+
   it('a forged zip central-directory size in params.npz is refused before anything is allocated', () => {
     const t = target('SAE (Gemma Scope params.npz)');
     // The central directory's size field sits 12 bytes into the 22-byte end record.
