@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { InterpError, ModelFormatError, UsageError } from '../errors.js';
+import { InterpError, ModelFormatError, UsageError, describeValue } from '../errors.js';
 import type { Tokenizer } from './types.js';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
@@ -24,6 +24,23 @@ export interface LoadedTokenizer extends Tokenizer {
 }
 
 const FIX = 'download the model again, or re-save the tokenizer in Python with `AutoTokenizer.from_pretrained(src).save_pretrained(dir)`';
+
+/**
+ * Token ids at or above this are refused. The library sizes arrays by the largest id (a damaged
+ * id of 2,125,882,592 kept it busy for four minutes); the largest released vocabularies hold
+ * about 256k tokens.
+ */
+export const MAX_TOKEN_ID = 1 << 22;
+
+/** Checks the ids of model.vocab (an object token → id) and added_tokens before the library sees them. */
+function checkIds(source: string, json: Record<string, unknown>, model: Record<string, unknown>): void {
+  const ids: unknown[] = isObject(model.vocab) ? Object.values(model.vocab) : [];
+  if (Array.isArray(json.added_tokens)) for (const t of json.added_tokens) ids.push(isObject(t) ? t.id : t);
+  const bad = ids.find((id) => !(Number.isSafeInteger(id) && (id as number) >= 0 && (id as number) < MAX_TOKEN_ID));
+  if (bad !== undefined) {
+    throw new ModelFormatError(`${source}: token id ${describeValue(bad)} in the vocabulary or added_tokens is not an integer in [0, ${MAX_TOKEN_ID})`, FIX);
+  }
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -106,6 +123,7 @@ export function createTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown
   };
   const config: Record<string, unknown> = { clean_up_tokenization_spaces: false, ...(tokenizerConfig ?? {}) };
   const model = tokenizerJson.model;
+  checkIds(source, tokenizerJson, model);
   // WordLevel has no class of its own in the library (it becomes its Legacy model), which reads
   // the unknown token from the config rather than from the model.
   if (model.type === 'WordLevel' && config.unk_token === undefined && typeof model.unk_token === 'string') {

@@ -90,6 +90,15 @@ describe('regressions found by the fuzzing', () => {
     expect(rejected(t, { variant: 0, file: 1, mutations: [{ op: 'int', at: { region: 'end', f: 0 }, width: 4, value: 0xffffffffn }] })).toMatch(/past the capture's \d+ rows/);
   });
 
+  it('a tokenizer.json vocabulary id of 2,125,882,592 is refused before the library sizes arrays by it (it took four minutes)', () => {
+    const t = target('tokenizer.json');
+    const seed = JSON.parse(t.seeds()[1][0].data.toString('utf8')) as { model: { vocab: Record<string, number> } };
+    const dir = fs.mkdtempSync(path.join(root, 'tok-'));
+    seed.model.vocab.the = 2_125_882_592;
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(seed));
+    expect(() => t.parse(dir)).toThrow(/token id 2125882592 in the vocabulary or added_tokens is not an integer in \[0, 4194304\)/);
+  });
+
   it('a forged zip central-directory size in params.npz is refused before anything is allocated', () => {
     const t = target('SAE (Gemma Scope params.npz)');
     // The central directory's size field sits 12 bytes into the 22-byte end record.
