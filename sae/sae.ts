@@ -14,7 +14,7 @@
  *   jumprelu: f = pre · 1[pre > θ]                       (θ = threshold, stored as θ, not log θ)
  * Decode: x̂ = f W_dec + b_dec
  */
-import { ShapeMismatchError, UsageError } from '../src/errors.js';
+import { ShapeMismatchError, UsageError, describeValue } from '../src/errors.js';
 
 /** Architectures of a saved SAE (cfg.json `architecture`; relu is written as SAELens' "standard", see io.ts). */
 export type SaeArchitecture = 'relu' | 'topk' | 'jumprelu';
@@ -85,7 +85,7 @@ export function checkSae(sae: Sae, where: string): void {
     expect('threshold', w.threshold.length, m);
   }
   if (architecture === 'topk' && (sae.cfg.k === null || !Number.isInteger(sae.cfg.k) || sae.cfg.k < 1 || sae.cfg.k > m)) {
-    throw new UsageError(`${where}: topk SAE with k = ${sae.cfg.k}`, `k must be an integer in [1, ${m}]`);
+    throw new UsageError(`${where}: topk SAE with k = ${describeValue(sae.cfg.k)}`, `k must be an integer in [1, ${m}]`);
   }
 }
 

@@ -54,6 +54,11 @@ describe('regressions found by the fuzzing', () => {
     }
   });
 
+  it('a sparsify cfg.json whose k is nested 100,000 deep is refused, not a stack overflow in the message', () => {
+    // cfg.json paths: root, activation, expansion_factor, normalize_decoder, num_latents, k.
+    expect(rejected(target('SAE (sparsify)'), { variant: 0, file: 0, mutations: [{ op: 'replace', path: 5, value: nested(100_000) }] })).toContain('nested too deeply to show');
+  });
+
   it('probe.json, vector.json, a JSON lexicon and greedy.json that are JSON null are refused, not a TypeError', () => {
     expect(rejected(target('steering lexicon'), { variant: 0, file: 0, mutations: [{ op: 'replace', path: 0, value: { json: null } }] })).toMatch(/expected an object/);
     expect(rejected(target('greedy.json (verify reference)'), { variant: 0, file: 0, mutations: [{ op: 'replace', path: 0, value: { json: null } }] })).toMatch(/needs integer arrays/);
