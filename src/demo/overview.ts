@@ -153,7 +153,7 @@ function saeSection(stage: StageRecord | undefined, saeDir: string): Block[] {
   const attributes = readAttributes(saeDir).sort((a, b) => b.f1 - a.f1);
   const good = attributes.filter((a) => a.f1 >= 0.8).length;
   return [
-    `A TopK SAE with ${num(r, 'd_sae') ?? '–'} latents (k = ${num(r, 'k') ?? '–'}) on ${shortHook(str(r, 'hook'))}, trained on ${num(r, 'tokens') ?? '–'} tokens. On held-out stories it explains ${percent(num(r, 'metrics.explained_variance'))} of the variance (mean-centred) with ${percent(num(r, 'metrics.dead_fraction'), 2)} dead latents; spliced into the model it keeps ${percent(num(r, 'metrics.ce_loss_score'))} of the loss recovered over zero-ablation (CE-loss score).`,
+    `A TopK SAE with ${num(r, 'd_sae') ?? '–'} latents (k = ${num(r, 'k') ?? '–'}) on ${shortHook(str(r, 'hook'))}, trained on ${num(r, 'tokens') ?? '–'} tokens. On held-out stories it explains ${percent(num(r, 'metrics.explained_variance'))} of the variance (mean-centred) with ${percent(num(r, 'metrics.dead_fraction'), 2)} dead latents; spliced into the model in place of the layer's output it recovers ${percent(num(r, 'metrics.ce_loss_score'))} of the next-token loss that zero-ablating it costs (CE-loss score).`,
     attributes.length === 0
       ? 'No attribute table was written.'
       : `${good} of ${attributes.length} known attributes have a latent whose firing predicts them with F1 ≥ 0.8 (the best latent per attribute, scored on held-out tokens):`,
