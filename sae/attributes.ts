@@ -13,7 +13,7 @@
  * Shapes: A = attributes, m = d_sae.
  */
 import { UsageError } from '../src/errors.js';
-import { FOODS, MOODS, PLACES, SPECIES, WEATHERS, ALL_NAMES, labelText } from '../datasets/tinyworld/index.js';
+import { FOODS, MOODS, PLACES, SPECIES, WEATHERS, ALL_NAMES, labelText, wordExpresses } from '../datasets/tinyworld/index.js';
 import type { TokenLabels } from '../datasets/tinyworld/index.js';
 import { scanCapture, type ScanObserver, type ScanOptions, type SequenceLatents } from './dashboard-scan.js';
 import type { Sae } from './sae.js';
@@ -22,6 +22,10 @@ import type { Sae } from './sae.js';
 export interface TokenLabeler {
   /** Shown in reports, e.g. "tinyworld". */
   readonly name: string;
+  /** Heading of its table in reports, e.g. "Story state". */
+  readonly title?: string;
+  /** One sentence on what "attribute holds at a token" means here, shown above the table. */
+  readonly description?: string;
   /** Every attribute the labeler can report, in display order ("mood=happy", ...). */
   readonly attributes: readonly string[];
   /**
@@ -48,6 +52,9 @@ export interface AttributeMatch {
 
 export interface AttributeReport {
   readonly labeler: string;
+  /** The labeler's title and description, when it has them. */
+  readonly title?: string;
+  readonly description?: string;
   /** Tokens scored (counted tokens of labelled sequences). */
   readonly tokens: number;
   readonly sequences: number;
@@ -97,7 +104,7 @@ export class AttributeCounter implements ScanObserver {
 
   result(): AttributeReport {
     return {
-      labeler: this.labeler.name, tokens: this.tokens, sequences: this.sequences, skippedSequences: this.skipped, threshold: this.threshold,
+      labeler: this.labeler.name, ...(this.labeler.title ? { title: this.labeler.title } : {}), ...(this.labeler.description ? { description: this.labeler.description } : {}), tokens: this.tokens, sequences: this.sequences, skippedSequences: this.skipped, threshold: this.threshold,
       matches: bestMatches(this.labeler.attributes, this.tp, this.fires, this.positives),
     };
   }
@@ -158,31 +165,86 @@ const DISPLAY: Partial<Record<keyof TokenLabels, string>> = { likesFood: 'likes_
 const TINYWORLD_ATTRIBUTES = TINYWORLD_VALUES.flatMap(([field, values]) => values.map((v) => `${DISPLAY[field] ?? field}=${v}`));
 const TINYWORLD_INDEX: ReadonlyMap<string, number> = new Map(TINYWORLD_ATTRIBUTES.map((a, i) => [a, i]));
 
+/** Display name of attribute `field` = `v`, or undefined when the table does not list it. */
+function tinyworldIndex(field: keyof TokenLabels, v: unknown): number | undefined {
+  const values = TINYWORLD_VALUES.find(([f]) => f === field)?.[1];
+  return values?.includes(String(v)) ? TINYWORLD_INDEX.get(`${DISPLAY[field] ?? field}=${String(v)}`) : undefined;
+}
+
 /**
- * TinyWorld's ground truth at every token (the generator's own parse, `labelText`): the state
- * after that token. Leading special tokens (<bos>) hold nothing; a sequence that leaves the
- * grammar (a chunk cut from the middle of a story, foreign text) is skipped.
+ * The generator's own parse of a capture sequence (`labelText`): the number of leading special
+ * tokens (<bos>), the words after them and the labels after each word; null when the sequence
+ * leaves the grammar (a chunk cut from the middle of a story, foreign text).
+ */
+function parseTinyworld(tokens: readonly string[]): { lead: number; words: readonly string[]; labels: readonly TokenLabels[] } | null {
+  let lead = 0;
+  while (lead < tokens.length && /^<.*>$/.test(tokens[lead])) lead++;
+  const words = tokens.slice(lead);
+  const parsed = labelText(words.join(' '));
+  if (parsed === null || parsed.words.length !== words.length || parsed.words.some((w, i) => w !== words[i])) return null;
+  return { lead, words, labels: parsed.labels };
+}
+
+/**
+ * TinyWorld's story state at every token (the generator's own parse, `labelText`): the state
+ * after that token, e.g. name=Emma from "Emma" in "named Emma" to the story's end. Leading
+ * special tokens (<bos>) hold nothing; a sequence that leaves the grammar is skipped.
  */
 export const tinyworldLabeler: TokenLabeler = {
   name: 'tinyworld',
+  title: 'Story state',
+  description: 'An attribute holds at every token from the word that reveals it to the end of the story (or to the word that changes it), whether or not the model needs it there.',
   attributes: TINYWORLD_ATTRIBUTES,
   label(tokens) {
-    let lead = 0;
-    while (lead < tokens.length && /^<.*>$/.test(tokens[lead])) lead++;
-    const words = tokens.slice(lead);
-    const parsed = labelText(words.join(' '));
-    if (parsed === null || parsed.words.length !== words.length || parsed.words.some((w, i) => w !== words[i])) return null;
-    const held: (readonly number[])[] = Array.from({ length: lead }, () => []);
+    const parsed = parseTinyworld(tokens);
+    if (parsed === null) return null;
+    const held: (readonly number[])[] = Array.from({ length: parsed.lead }, () => []);
     for (const labels of parsed.labels) {
       const here: number[] = [];
-      for (const [field, values] of TINYWORLD_VALUES) {
+      for (const [field] of TINYWORLD_VALUES) {
         const v = labels[field];
         if (v === null || v === false && field === 'negated') continue;
-        const i = TINYWORLD_INDEX.get(`${DISPLAY[field] ?? field}=${String(v)}`);
-        if (i !== undefined && values.includes(String(v))) here.push(i);
+        const i = tinyworldIndex(field, v);
+        if (i !== undefined) here.push(i);
       }
       held.push(here);
     }
     return held;
   },
 };
+
+/**
+ * TinyWorld attributes where the model uses them: attribute a = v holds at token t when the word
+ * at t + 1 expresses v (`wordExpresses`: a mood word, a species sound, the name, a pronoun …) and
+ * the story already holds a = v at t, so that t is a position where the model must carry the
+ * value to predict the next token — the positions the probe sets (tinyworld:mood, …) mark. The
+ * word that first reveals a value (the name after "named") is not one: nothing before it knows
+ * the value. The last token and leading special tokens hold nothing.
+ */
+export const tinyworldNextWordLabeler: TokenLabeler = {
+  name: 'tinyworld-next-word',
+  title: 'Attribute expressed by the next word (where the model uses it)',
+  description: 'An attribute holds at a token when the story already has it and the next word expresses it (a mood word, a species sound, the name, a pronoun, the food …), the positions the TinyWorld probe sets mark.',
+  attributes: TINYWORLD_ATTRIBUTES,
+  label(tokens) {
+    const parsed = parseTinyworld(tokens);
+    if (parsed === null) return null;
+    const { lead, words, labels } = parsed;
+    const held: (readonly number[])[] = Array.from({ length: lead }, () => []);
+    for (let t = 0; t < words.length; t++) {
+      const here: number[] = [];
+      if (t + 1 < words.length) {
+        for (const [field, v] of Object.entries(wordExpresses(words, t + 1)) as [keyof TokenLabels, unknown][]) {
+          if (labels[t][field] !== v) continue;
+          const i = tinyworldIndex(field, v);
+          if (i !== undefined) here.push(i);
+        }
+      }
+      held.push(here.sort((a, b) => a - b));
+    }
+    return held;
+  },
+};
+
+/** Both TinyWorld labelings, keyed as attributes.json stores their reports: where the model uses an attribute first, the story state second. */
+export const TINYWORLD_LABELERS = { next_word: tinyworldNextWordLabeler, state: tinyworldLabeler } as const;

@@ -19,7 +19,7 @@ import { DEFAULT_TRAINING_TOKENS, SAE_VARIANTS, type SaeVariant } from './config
 import { importSae, writeSaeFiles } from './io.js';
 import { TINYWORLD_PREFIX } from '../datasets/tinyworld/index.js';
 import { getGpu } from '../src/engine/index.js';
-import { tinyworldLabeler } from './attributes.js';
+import { TINYWORLD_LABELERS } from './attributes.js';
 import { writeSaeDashboard, type TrainingLogEntry } from './dashboard.js';
 import { disposeGpuSae, uploadSae } from './gpu-sae.js';
 import { gpuEncoder, lmMetricsOnHeldOut } from './lm-eval.js';
@@ -212,17 +212,22 @@ async function writeDashboard(
   const gpu = uploadSae(await getGpu(), result.sae);
   try {
     const modelDir = flags.model ?? capture.manifest.model.dir;
+    const tinyworld = capture.manifest.dataset.path.startsWith(TINYWORLD_PREFIX);
     const dash = await writeSaeDashboard({
       sae: result.sae, captureDir: capture.dir, hook, name: `sae-${path.basename(path.resolve(flags.out))}`,
       ...(flags.reports ? { reportsDir: flags.reports } : {}),
       manifest, trainingLog, metrics, ...(lm ? { lmMetrics: lm } : {}),
       ...(fs.existsSync(path.join(modelDir, 'config.json')) ? { model: modelDir } : {}),
-      ...(capture.manifest.dataset.path.startsWith(TINYWORLD_PREFIX) ? { attributes: tinyworldLabeler } : {}),
+      ...(tinyworld ? { attributes: Object.values(TINYWORLD_LABELERS) } : {}),
       includeSequence: result.heldOut, encode: gpuEncoder(gpu), maxRows: 200_000,
     });
-    // The attribute table is a result in its own right (the demo's overview quotes it), so it is
-    // kept beside metrics.json and not only inside the HTML.
-    if (dash.attributes) writeFileAtomic(path.join(flags.out, 'attributes.json'), [Buffer.from(`${JSON.stringify(dash.attributes, null, 2)}\n`)]);
+    // The attribute tables are a result in their own right (the demo's overview quotes the
+    // next-word one), so they are kept beside metrics.json, keyed as TINYWORLD_LABELERS, and not
+    // only inside the HTML: {"next_word": AttributeReport, "state": AttributeReport}.
+    if (tinyworld) {
+      const doc = Object.fromEntries(Object.keys(TINYWORLD_LABELERS).map((key, i) => [key, dash.attributes[i]]));
+      writeFileAtomic(path.join(flags.out, 'attributes.json'), [Buffer.from(`${JSON.stringify(doc, null, 2)}\n`)]);
+    }
     return { file: dash.report.file };
   } finally {
     disposeGpuSae(gpu);

@@ -5,7 +5,7 @@
  *   L0 vs EV             the sparsity–fidelity trade-off across runs/checkpoints, or this SAE alone
  *   LM metrics           CE-loss score, KL score, delta LM loss (when computed, see metrics-lm.ts)
  *   densities            histogram of log10 latent density over a capture
- *   attributes           best latent per known attribute with F1 (TinyWorld, or any TokenLabeler)
+ *   attributes           best latent per known attribute with F1, one table per labeling (TinyWorld: where the model uses it, then story state)
  *   latent cards         the N most frequently firing latents (plus every attribute's best match)
  *   latent index         every latent by id, filterable by density class
  *
@@ -61,8 +61,11 @@ export interface SaeDashboardOptions extends Omit<ScanOptions, 'observers' | 'ho
   readonly model?: UnembeddingSource | string;
   /** Latent cards for the most frequently firing latents (default 64). */
   readonly cards?: number;
-  /** Attribute matches computed elsewhere, or a labeler to compute them in the same pass. */
-  readonly attributes?: AttributeReport | TokenLabeler;
+  /**
+   * Attribute matches computed elsewhere, or labelers to compute them in the same pass; one table
+   * each, in order (a single report or labeler is a list of one).
+   */
+  readonly attributes?: AttributeReport | TokenLabeler | readonly (AttributeReport | TokenLabeler)[];
   /** Capture column holding the SAE's input; default the SAE's hook. */
   readonly hook?: string;
 }
@@ -70,7 +73,8 @@ export interface SaeDashboardOptions extends Omit<ScanOptions, 'observers' | 'ho
 export interface SaeDashboard {
   readonly report: WrittenReport;
   readonly scan: LatentScan;
-  readonly attributes: AttributeReport | null;
+  /** One report per entry of the `attributes` option, in order; empty when none was given. */
+  readonly attributes: readonly AttributeReport[];
   /** Latents that got a card, in page order. */
   readonly cards: readonly number[];
   /** Latents that never fired in the scanned rows. */
@@ -79,12 +83,15 @@ export interface SaeDashboard {
 
 /** Scans the capture, builds the page and writes it (see the file comment). */
 export async function writeSaeDashboard(o: SaeDashboardOptions): Promise<SaeDashboard> {
-  const labeler = o.attributes !== undefined && 'label' in o.attributes ? o.attributes : null;
-  const counter = labeler ? new AttributeCounter(labeler, o.sae.cfg.d_sae) : null;
-  const scan = await scanCapture(o.sae, o.captureDir, { ...o, observers: counter ? [counter] : [] });
-  const attributes = counter ? counter.result() : o.attributes !== undefined && !('label' in o.attributes) ? o.attributes : null;
+  const given = o.attributes === undefined ? [] : Array.isArray(o.attributes) ? o.attributes : [o.attributes as AttributeReport | TokenLabeler];
+  const sources = given.map((a) => ('label' in a ? new AttributeCounter(a, o.sae.cfg.d_sae) : a));
+  const counters = sources.filter((a): a is AttributeCounter => a instanceof AttributeCounter);
+  const scan = await scanCapture(o.sae, o.captureDir, { ...o, observers: counters });
+  const attributes = sources.map((a) => (a instanceof AttributeCounter ? a.result() : a));
   const matches = new Map<number, AttributeMatch[]>();
-  for (const a of attributes?.matches ?? []) if (a.latent !== null) matches.set(a.latent, [...(matches.get(a.latent) ?? []), a]);
+  for (const report of attributes) {
+    for (const a of report.matches) if (a.latent !== null) matches.set(a.latent, [...(matches.get(a.latent) ?? []), attributes.length > 1 ? { ...a, attribute: `${a.attribute} (${report.labeler})` } : a]);
+  }
   const cards = cardLatents(scan, o.cards ?? 64, matches);
   const unembedding = typeof o.model === 'string' ? await openUnembedding(o.model) : o.model;
   const logits = unembedding ? logitEffects(unembedding, o.sae, cards) : null;
@@ -98,7 +105,7 @@ export async function writeSaeDashboard(o: SaeDashboardOptions): Promise<SaeDash
   if (tradeoff) page.section('L0 vs explained variance', tradeoff);
   if (o.metrics || o.lmMetrics) page.section('Metrics', metricTables(o.metrics, o.lmMetrics));
   page.section('Latent density', densitySection(scan));
-  if (attributes) page.section('Attributes', attributeSection(attributes, new Set(cards)));
+  if (attributes.length > 0) page.section('Attributes', attributes.flatMap((a) => attributeSection(a, new Set(cards))));
   page.section('Latents', [
     `Cards for the ${cards.length} latents that fire most often${matches.size > 0 ? ', and every attribute\'s best match' : ''}. Contexts show ${scan.contexts ? '±5 tokens around' : ''} the token, shaded by the latent's activation on one scale per card (0 to its maximum); grey tokens (BOS, EOS, padding) are left out of every statistic.`,
     ...scanNotes(scan),
@@ -191,7 +198,9 @@ function attributeSection(report: AttributeReport, carded: ReadonlySet<number>):
     a.f1, a.precision, a.recall, a.positives, a.fires,
   ]);
   return [
-    `For each attribute value known at every token (${report.labeler} ground truth), the latent whose firing (f > ${report.threshold}) best predicts it, by F1 over ${report.tokens} tokens of ${report.sequences} sequences${report.skippedSequences > 0 ? ` (${report.skippedSequences} sequences could not be labelled and were left out)` : ''}.`,
+    ...(report.title ? [html`<h3>${report.title}</h3>`] : []),
+    ...(report.description ? [report.description] : []),
+    `For each attribute value (${report.labeler} ground truth), the latent whose firing (f > ${report.threshold}) best predicts it, by F1 over ${report.tokens} tokens of ${report.sequences} sequences${report.skippedSequences > 0 ? ` (${report.skippedSequences} sequences could not be labelled and were left out)` : ''}.`,
     table({ columns: ['attribute', 'best latent', 'F1', 'precision', 'recall', 'tokens with attribute', 'tokens latent fires'], rows }),
   ];
 }

@@ -13,8 +13,8 @@ export {
 } from './story.js';
 export type { Story } from './story.js';
 export { VOCAB, BOS_ID, EOS_ID, PAD_ID, UNK_ID, wordsToIds, idsToWords, tokenizerJson, tokenizerConfigJson } from './tokenizer.js';
-export { scoreText, labelText, isStoryText } from './scorer.js';
-export type { TextScore } from './scorer.js';
+export { scoreText, labelText, isStoryText, wordExpresses } from './scorer.js';
+export type { TextScore, ExpressedValues } from './scorer.js';
 export { tinyworldDataset, tinyworldRecords, sadOpenings, TINYWORLD_DATASETS, TINYWORLD_PREFIX } from './datasets.js';
 export type { ProbeRecord, PairRecord, TextRecord, DatasetRecord } from './datasets.js';
 

@@ -4,8 +4,8 @@
  * which attribute values its words express.
  */
 
-import { FOODS, MOOD_WORDS, MOODS, PLACES, SOUNDS, SPECIES, WEATHERS } from './lexicon.js';
-import type { Food, Mood, Place, Species, Weather } from './lexicon.js';
+import { ALL_NAMES, FOODS, MOOD_WORDS, MOODS, PLACES, PRONOUNS, SOUNDS, SPECIES, WEATHER_DETAIL, WEATHERS } from './lexicon.js';
+import type { Food, Gender, Mood, Place, Species, Weather } from './lexicon.js';
 import type { TokenLabels } from './grammar.js';
 import { parseWords, storyWords, textToWords } from './story.js';
 
@@ -15,6 +15,58 @@ const MOOD_OF_WORD: ReadonlyMap<string, Mood> = new Map(
 const SPECIES_OF_WORD: ReadonlyMap<string, Species> = new Map(
   SPECIES.flatMap((s) => [s, ...SOUNDS[s]].map((w) => [w, s] as const)),
 );
+
+/** The weather's own word, and the first word of its detail clause that no other weather's detail uses ("rain"). */
+const WEATHER_OF_WORD: ReadonlyMap<string, Weather> = new Map(
+  WEATHERS.flatMap((w) => {
+    const others = new Set(WEATHERS.filter((o) => o !== w).flatMap((o) => WEATHER_DETAIL[o].split(' ')));
+    const own = WEATHER_DETAIL[w].split(' ').find((x) => !others.has(x));
+    return own === undefined ? [[w, w] as const] : [[w, w] as const, [own, w] as const];
+  }),
+);
+const GENDER_OF_WORD: ReadonlyMap<string, Gender> = new Map(
+  (['male', 'female'] as const).flatMap((g) => Object.values(PRONOUNS[g]).map((w) => [w, g] as const)),
+);
+const oneOf = <T extends string>(values: readonly T[]): ReadonlyMap<string, T> => new Map(values.map((v) => [v, v] as const));
+const NAME_OF_WORD = oneOf(ALL_NAMES);
+const PLACE_OF_WORD = oneOf(PLACES);
+const FOOD_OF_WORD = oneOf(FOODS);
+
+/** The attribute values a single word can express, by TokenLabels field. */
+export type ExpressedValues = Partial<{
+  mood: Mood; species: Species; name: string; gender: Gender; place: Place; weather: Weather; food: Food; likesFood: boolean; negated: true;
+}>;
+
+/**
+ * The attribute values that word i of `words` expresses: the words whose choice shows a value
+ * (the lexicon's word lists, the ones the probe sets and scoreText use). Mood: adjectives, verbs,
+ * adverbs ("laughed at", a cause of anger, is not laughter); species: its noun and its sounds;
+ * name; gender: pronouns; place, food: their word; weather: its word and the first word of its
+ * detail clause ("sun", "rain" …); likes_food: "liked" / "ate all" (true), "did" (false, "did not
+ * like / eat"); negated: "not".
+ */
+export function wordExpresses(words: readonly string[], i: number): ExpressedValues {
+  const w = words[i];
+  const out: { -readonly [K in keyof ExpressedValues]: ExpressedValues[K] } = {};
+  const mood = w === 'laughed' && words[i + 1] === 'at' ? undefined : MOOD_OF_WORD.get(w);
+  if (mood) out.mood = mood;
+  const sp = SPECIES_OF_WORD.get(w);
+  if (sp) out.species = sp;
+  if (NAME_OF_WORD.has(w)) out.name = w;
+  const g = GENDER_OF_WORD.get(w);
+  if (g) out.gender = g;
+  const place = PLACE_OF_WORD.get(w);
+  if (place) out.place = place;
+  const weather = WEATHER_OF_WORD.get(w);
+  if (weather) out.weather = weather;
+  const food = FOOD_OF_WORD.get(w);
+  if (food) out.food = food;
+  // "ate all of it" (not "a goat ate her hat", a cause of anger).
+  if (w === 'liked' || (w === 'ate' && words[i + 1] === 'all')) out.likesFood = true;
+  if (w === 'did') out.likesFood = false;
+  if (w === 'not') out.negated = true;
+  return out;
+}
 
 /** What a text expresses. Counts are numbers of words; the dominant value is null when none occurs. */
 export interface TextScore {

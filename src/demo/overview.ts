@@ -138,10 +138,13 @@ interface AttributeRow {
   readonly recall: number;
 }
 
+/** The next-word table of the SAE's attributes.json ({"next_word": {matches}, "state": {matches}}); none when missing or malformed. */
 function readAttributes(saeDir: string): AttributeRow[] {
   try {
     const doc = JSON.parse(fs.readFileSync(path.join(saeDir, 'attributes.json'), 'utf8')) as unknown;
-    return rows(doc, 'matches').filter((m): m is AttributeRow => typeof at(m, 'attribute') === 'string' && typeof at(m, 'f1') === 'number');
+    return rows(doc, 'next_word.matches')
+      .filter((m): m is AttributeRow => typeof at(m, 'attribute') === 'string' && typeof at(m, 'f1') === 'number')
+      .filter((m) => at(m, 'positives') !== 0);
   } catch {
     return [];
   }
@@ -156,7 +159,7 @@ function saeSection(stage: StageRecord | undefined, saeDir: string): Block[] {
     `A TopK SAE with ${num(r, 'd_sae') ?? '–'} latents (k = ${num(r, 'k') ?? '–'}) on ${shortHook(str(r, 'hook'))}, trained on ${num(r, 'tokens') ?? '–'} tokens. On held-out stories it explains ${percent(num(r, 'metrics.explained_variance'))} of the variance (mean-centred) with ${percent(num(r, 'metrics.dead_fraction'), 2)} dead latents; spliced into the model in place of the layer's output it recovers ${percent(num(r, 'metrics.ce_loss_score'))} of the next-token loss that zero-ablating it costs (CE-loss score).`,
     attributes.length === 0
       ? 'No attribute table was written.'
-      : `${good} of ${attributes.length} known attributes have a latent whose firing predicts them with F1 ≥ 0.8 (the best latent per attribute, scored on held-out tokens):`,
+      : `${good} of ${attributes.length} known attributes have a latent whose firing predicts them with F1 ≥ 0.8 (the best latent per attribute, scored on held-out tokens), where an attribute holds at a token when the story already has it and the next word expresses it — where the model must use it (attributes that never hold there are left out; the dashboard also scores the story state):`,
     ...(attributes.length === 0 ? [] : [table({
       columns: ['attribute', { label: 'latent', align: 'right' }, 'F1', 'precision', 'recall'],
       rows: attributes.map((a) => [a.attribute, a.latent ?? '–', a.f1, a.precision, a.recall]),

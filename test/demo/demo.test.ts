@@ -133,11 +133,12 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('the overview page with
       format: 'interp.demo', format_version: 1, model: P, scale: 'full', versions: { interp: P },
       stages: {
         'train-probe': { command: ['interp', P], seconds: 1, reports: [entry], result: { best: { hook: P, test_acc: 0.5 }, layers: [{ hook: P, test_acc: 0.5 }] } },
+        'train-sae': { command: ['interp', P], seconds: 1, reports: [], result: { hook: P } },
         steer: { command: ['interp', `'${P}`], seconds: 1, reports: [], result: { hooks: [P], knee: { coeff: 0.5, rule: P, success_rate: 1 }, results: [{ coeff: 0, success_rate: 0 }, { coeff: 0.5, success_rate: 1 }] } },
       },
     };
     mkdirSync(path.join(out, 'runs', 'sae'), { recursive: true });
-    writeFileSync(path.join(out, 'runs', 'sae', 'attributes.json'), JSON.stringify({ matches: [{ attribute: P, latent: 1, f1: 0.9, precision: 1, recall: 0.8 }] }));
+    writeFileSync(path.join(out, 'runs', 'sae', 'attributes.json'), JSON.stringify({ next_word: { matches: [{ attribute: P, latent: 1, f1: 0.9, precision: 1, recall: 0.8 }] }, state: { matches: [{ attribute: P, latent: 2, f1: 0.5 }] } }));
     const file = await writeOverview(state, out);
     const page = await openInChromium(file);
     try {
@@ -146,6 +147,8 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('the overview page with
       expect(page.externalRequests).toEqual([]);
       const text = await page.text('body');
       expect(text).toContain(`title ${P}`);
+      // attributes.json's next-word table, not its story-state one.
+      expect(text).toContain('1 of 1 known attributes');
       // The command lines sit in a closed <details>, so read them from the DOM rather than innerText.
       const commands = (await page.page.evaluate(`Array.from(document.querySelectorAll('pre code')).map(function (c) { return c.textContent; })`)) as string[];
       expect(commands).toContain(`interp '${P}'`);

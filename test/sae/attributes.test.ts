@@ -2,7 +2,8 @@
  * Matching latents to known attributes: a latent that is exactly an attribute's indicator gets
  * F1 = 1 (precision and recall 1) and is chosen over latents that merely overlap; BOS rows are
  * not scored; counts follow their definitions; TinyWorld's labeler gives the generator's own
- * labels per token and refuses text outside the grammar.
+ * labels per token and refuses text outside the grammar; its next-word labeling marks a token
+ * exactly when the next word expresses a value the story already holds.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureWriter } from '../../src/store/index.js';
 import { generateStory, labelText } from '../../datasets/tinyworld/index.js';
-import { AttributeCounter, bestMatches, matchAttributes, tinyworldLabeler, type TokenLabeler } from '../../sae/attributes.js';
+import { AttributeCounter, bestMatches, matchAttributes, tinyworldLabeler, tinyworldNextWordLabeler, type TokenLabeler } from '../../sae/attributes.js';
 import type { Sae } from '../../sae/sae.js';
 
 const HOOK = 'blocks.1.hook_resid_post';
@@ -148,5 +149,85 @@ describe('tinyworldLabeler', () => {
 
   it('refuses text outside the grammar', () => {
     expect(tinyworldLabeler.label(['<bos>', 'cheese', 'Once', 'upon'])).toBeNull();
+  });
+});
+
+/**
+ * A hand-written story: a cat named Tom by the park on a rainy day, happy, who does not like
+ * cheese. Token i is word i - 1 (token 0 is <bos>).
+ */
+const TOM = ('Once upon a time , there was a cat named Tom . Tom lived near the park . It was a rainy day , and the rain fell softly . ' +
+  'He was happy . The cat purred . He smiled . Tom found some cheese . He did not like the cheese . So he did not eat it . ' +
+  'At the end of the day , Tom went home happily . The end .').split(' ');
+
+/** Attribute names per token of `tokens`, only where some attribute holds. */
+function named(labeler: TokenLabeler, tokens: readonly string[]): Record<number, string[]> {
+  const held = labeler.label(tokens);
+  expect(held).not.toBeNull();
+  return Object.fromEntries((held as number[][]).flatMap((h, t) => (h.length > 0 ? [[t, h.map((a) => labeler.attributes[a])]] : [])));
+}
+
+describe('tinyworldNextWordLabeler', () => {
+  it('marks exactly the tokens before a word expressing a value the story already holds', () => {
+    expect(named(tinyworldNextWordLabeler, ['<bos>', ...TOM])).toEqual({
+      12: ['name=Tom'], // ". Tom lived" (not "named Tom": the name is not known before it)
+      26: ['weather=rainy'], // "the rain fell", after "a rainy day" (not "a rainy")
+      30: ['gender=male'], // ". He was" (not "was happy": the first mood word reveals the mood)
+      35: ['species=cat'], // "The cat"
+      36: ['species=cat'], // "cat purred"
+      38: ['gender=male'],
+      39: ['mood=happy'], // "He smiled"
+      41: ['name=Tom'],
+      46: ['gender=male'], // ". He did" (not "He did": liking is not known before "did")
+      48: ['negated=true'], // "did not"
+      51: ['food=cheese'], // "like the cheese" (not "some cheese")
+      54: ['gender=male'], // "So he"
+      55: ['likes_food=false'], // "he did not eat": the dislike is known by now
+      56: ['negated=true'],
+      67: ['name=Tom'], // ", Tom went"
+      70: ['mood=happy'], // "home happily"
+    });
+    // The story-state labeling holds name=Tom from "Tom" (token 11) to the end instead.
+    const state = named(tinyworldLabeler, ['<bos>', ...TOM]);
+    expect(Object.keys(state).filter((t) => state[Number(t)].includes('name=Tom')).map(Number)).toEqual(Array.from({ length: TOM.length - 10 }, (_, i) => 11 + i));
+  });
+
+  it('refuses text outside the grammar, and leaves "laughed at" (a cause of anger) and "a goat ate" out', () => {
+    expect(tinyworldNextWordLabeler.label(['<bos>', 'cheese', 'Once', 'upon'])).toBeNull();
+    for (let seed = 0; seed < 200; seed++) {
+      const story = generateStory(seed);
+      const words = story.words.slice(0, -1);
+      const held = tinyworldNextWordLabeler.label(['<bos>', ...words]) as number[][];
+      words.forEach((w, i) => {
+        const attrs = held[i].map((a) => tinyworldNextWordLabeler.attributes[a]); // token i is word i - 1; its next word is w
+        if (w === 'laughed' && words[i + 1] === 'at') expect(attrs.some((a) => a.startsWith('mood='))).toBe(false);
+        if (w === 'ate' && words[i + 1] !== 'all') expect(attrs.some((a) => a.startsWith('likes_food='))).toBe(false);
+      });
+    }
+  });
+
+  it('scores F1 per token over a sequence: a latent firing on every "He" position and once more has F1 8/9', () => {
+    const tokens = ['<bos>', ...TOM];
+    const male = [30, 38, 46, 54];
+    const counted = Uint8Array.from(tokens, (_, t) => (t === 0 ? 0 : 1));
+    // Latent 0 fires before each "He"/"he" and on token 33 ("." before "The"); latent 1 fires everywhere; latent 2 never.
+    const rows = tokens.map((_, t) => {
+      if (t === 0) return { idx: new Int32Array(0), val: new Float32Array(0) };
+      const on = [...(male.includes(t) || t === 33 ? [0] : []), 1];
+      return { idx: Int32Array.from(on), val: Float32Array.from(on, () => 1) };
+    });
+    const c = new AttributeCounter(tinyworldNextWordLabeler, 3);
+    c.sequence({ seq: 0, tokens, tokenIds: new Int32Array(tokens.length), pos: Int32Array.from(tokens, (_, t) => t), counted, rows });
+    const report = c.result();
+    expect(report).toMatchObject({ labeler: 'tinyworld-next-word', tokens: TOM.length, sequences: 1 });
+    const byName = new Map(report.matches.map((m) => [m.attribute, m]));
+    const g = byName.get('gender=male');
+    expect(g).toMatchObject({ latent: 0, positives: 4, fires: 5, truePositives: 4, precision: 0.8, recall: 1 });
+    expect(g?.f1).toBeCloseTo(8 / 9, 12);
+    // name=Tom holds on 3 tokens; only the always-on latent overlaps: F1 = 2·3 / (75 + 3).
+    expect(byName.get('name=Tom')?.latent).toBe(1);
+    expect(byName.get('name=Tom')?.f1).toBeCloseTo(6 / (TOM.length + 3), 12);
+    // place is named once, where it is revealed, so it never holds.
+    expect(byName.get('place=park')).toMatchObject({ latent: null, positives: 0, f1: 0 });
   });
 });

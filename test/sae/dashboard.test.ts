@@ -38,6 +38,7 @@ function randomSae(): Sae {
 
 /** "animal=cat" holds on the token "cat" itself. */
 const catLabeler: TokenLabeler = { name: 'toy', attributes: ['animal=cat', `token=${XSS}`], label: (tokens) => tokens.map((t) => (t === 'cat' ? [0] : t === XSS ? [1] : [])) };
+const titledLabeler: TokenLabeler = { ...catLabeler, name: 'titled', title: `heading ${XSS}`, description: `sentence ${XSS}` };
 
 describe.skipIf(chromiumMissing !== undefined)(suiteName('SAE dashboard in Chromium'), () => {
   afterAll(async () => { await closeChromium(); });
@@ -66,10 +67,10 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('SAE dashboard in Chrom
     const dash = await writeSaeDashboard({
       sae: randomSae(), captureDir: capture, name: 'sae/dash-test', reportsDir: path.join(dir, 'reports'), model: modelDir,
       trainingLog: log, metrics: { l0: 28, explained_variance: 0.87, mse: 0.1 }, runs: [{ name: `run ${XSS}`, l0: 20, explained_variance: 0.8 }],
-      attributes: catLabeler, cards: 5, batchRows: 64,
+      attributes: [titledLabeler, catLabeler], cards: 5, batchRows: 64,
     });
     expect(dash.scan.ignoredTokenIds).toContain(1); // BOS, read from the capture model's config
-    expect(dash.attributes?.matches.length).toBe(2);
+    expect(dash.attributes.map((a) => [a.labeler, a.matches.length])).toEqual([['titled', 2], ['toy', 2]]);
     const cardCount = dash.cards.length;
     expect(cardCount).toBeGreaterThanOrEqual(5);
 
@@ -94,6 +95,10 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('SAE dashboard in Chrom
     const attributeText = await page.text('#s-attributes');
     expect(attributeText).toContain('animal=cat');
     expect(attributeText).toContain(`token=${XSS}`);
+    // One table per labeling, in the order given, each under its title and description.
+    expect(attributeText).toContain(`heading ${XSS}`);
+    expect(attributeText.indexOf(`sentence ${XSS}`)).toBeLessThan(attributeText.indexOf('(toy ground truth)'));
+    expect(await page.page.evaluate(`document.querySelectorAll('#s-attributes table').length`)).toBe(2);
     // The index lists every latent; the CSS filter hides all but dead ones.
     expect(await page.page.evaluate(`document.querySelectorAll('tr.lrow').length`)).toBe(M);
     await page.page.click('#lf-dead');
