@@ -16,7 +16,8 @@ import { listHookPoints, resolveHook } from '../src/runtime/hooks.js';
 import { openCapture, type Capture } from '../src/store/index.js';
 import { versions } from '../src/versions.js';
 import { DEFAULT_TRAINING_TOKENS, SAE_VARIANTS, type SaeVariant } from './config.js';
-import { importSae, writeSaeFiles } from './io.js';
+import { importSae, loadSae, writeSaeFiles } from './io.js';
+import { sparseProbe } from './sparse-probe.js';
 import { TINYWORLD_PREFIX } from '../datasets/tinyworld/index.js';
 import { getGpu } from '../src/engine/index.js';
 import { TINYWORLD_LABELERS } from './attributes.js';
@@ -287,6 +288,28 @@ export const saeCommand: CommandSpec = {
         const summary = { out: path.resolve(flags.out), layout: r.layout, source: r.source, architecture: c.architecture, d_in: c.d_in, d_sae: c.d_sae, k: c.k, hook: c.metadata.hook_name || null };
         if (flags.json) printJson(summary);
         else process.stdout.write(`imported ${r.layout} ${c.architecture} SAE ${c.d_in}→${c.d_sae} from ${r.source} into ${summary.out}\n`);
+      }));
+    sae
+      .command('sparse-probe')
+      .description('1-sparse probing: the latent that best picks out each label value of a probe-set capture (F1 over its rows)')
+      .requiredOption('--sae <dir>', 'SAE folder (any layout interp reads)')
+      .requiredOption('--capture <dir>', 'capture of a labelled probe set at the SAE\'s hook (e.g. --dataset tinyworld:mood --positions pos)')
+      .option('--label <field>', 'label column', 'label')
+      .option('--hook <name>', 'capture hook (default: the SAE\'s hook_name)')
+      .option('--json', 'print the table as JSON on stdout')
+      .action(action(async (flags: { sae: string; capture: string; label: string; hook?: string; json?: boolean }) => {
+        const { sae } = loadSae(flags.sae);
+        const capture = openCapture(flags.capture);
+        try {
+          const hookName = flags.hook ?? sae.cfg.metadata.hook_name;
+          if (!hookName) throw new UsageError(`${flags.sae}: cfg.json names no hook`, 'pass --hook NAME');
+          const report = await sparseProbe(sae, capture, captureHook(capture, hookName), flags.label);
+          if (flags.json) return printJson(report);
+          const rows = [...report.matches].sort((a, b) => b.f1 - a.f1).map((m) => `${m.attribute}\t${m.latent ?? '-'}\t${m.f1.toFixed(3)}\t${m.precision.toFixed(3)}\t${m.recall.toFixed(3)}`);
+          process.stdout.write(`value\tlatent\tF1\tprecision\trecall\n${rows.join('\n')}\n${report.rows} rows of ${report.hook} in ${flags.capture}\n`);
+        } finally {
+          capture.close();
+        }
       }));
   },
 };
