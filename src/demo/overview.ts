@@ -27,7 +27,8 @@ export async function writeOverview(state: DemoState, out: string): Promise<stri
   ]));
   page.section('Stages', [stageTable(state, pageFile, reportsDir)]);
   page.section('Probes: where does the model represent mood?', probeSection(state.stages['train-probe']));
-  page.section('Sparse autoencoder: which latents are TinyWorld attributes?', saeSection(state.stages['train-sae'], paths.sae));
+  page.section('Sparse autoencoder: which latents are TinyWorld attributes?',
+    saeSection(state.stages['train-sae'], paths.sae, sparseProbeSection([state.stages['sae-probe-mood'], state.stages['sae-probe-species']])));
   page.section('Steering: turning sad stories happy, and what it costs', steerSection(state.stages.steer));
   page.section('Run it again', [
     'Each stage by hand, exactly as the demo ran it (paths are absolute):',
@@ -78,12 +79,19 @@ function shellWord(word: string): string {
 function headline(name: StageName, r: unknown): string {
   switch (name) {
     case 'capture-probe-set':
+    case 'capture-species':
     case 'capture-corpus':
       return `${num(r, 'rows') ?? '–'} rows from ${num(r, 'sequences') ?? '–'} sequences, ${rows(r, 'hooks').length} hook(s)`;
     case 'train-probe':
       return `best layer ${shortHook(str(r, 'best.hook'))}: test accuracy ${fixed(num(r, 'best.test_acc'))} (shuffled labels: ${fixed(num(r, 'shuffled_control.test_acc'))})`;
     case 'train-sae':
       return `L0 ${fixed(num(r, 'metrics.l0'), 1)}, explained variance ${fixed(num(r, 'metrics.explained_variance'))}, dead ${percent(num(r, 'metrics.dead_fraction'), 2)}, CE-loss score ${fixed(num(r, 'metrics.ce_loss_score'))}`;
+    case 'sae-probe-mood':
+    case 'sae-probe-species': {
+      const matches = sparseMatches(r);
+      const best = matches[0];
+      return `${matches.filter((m) => m.f1 >= 0.8).length} of ${matches.length} values have a latent with F1 ≥ 0.8${best ? ` (best ${best.attribute.replace(/^label=/, '')}: latent ${best.latent ?? '–'}, F1 ${best.f1.toFixed(3)})` : ''}`;
+    }
     case 'vector':
       return `norm ${fixed(num(r, 'vectors.0.norm'), 2)} (mean ‖h‖ at the hook ${fixed(num(r, 'vectors.0.hook_mean_norm'), 1)})`;
     case 'steer': {
@@ -139,32 +147,54 @@ interface AttributeRow {
 }
 
 /** The next-word table of the SAE's attributes.json ({"next_word": {matches}, "state": {matches}}); none when missing or malformed. */
+const isAttributeRow = (m: unknown): m is AttributeRow => typeof at(m, 'attribute') === 'string' && typeof at(m, 'f1') === 'number';
+
 function readAttributes(saeDir: string): AttributeRow[] {
   try {
     const doc = JSON.parse(fs.readFileSync(path.join(saeDir, 'attributes.json'), 'utf8')) as unknown;
     return rows(doc, 'next_word.matches')
-      .filter((m): m is AttributeRow => typeof at(m, 'attribute') === 'string' && typeof at(m, 'f1') === 'number')
+      .filter(isAttributeRow)
       .filter((m) => at(m, 'positives') !== 0);
   } catch {
     return [];
   }
 }
 
-function saeSection(stage: StageRecord | undefined, saeDir: string): Block[] {
+/** The SAE's metrics, then `probing` (the sparse-probe tables), then the all-token attribute table. */
+function saeSection(stage: StageRecord | undefined, saeDir: string, probing: readonly Block[]): Block[] {
   if (!stage) return ['Not run.'];
   const r = stage.result;
   const attributes = readAttributes(saeDir).sort((a, b) => b.f1 - a.f1);
   const good = attributes.filter((a) => a.f1 >= 0.8).length;
   return [
     `A TopK SAE with ${num(r, 'd_sae') ?? '–'} latents (k = ${num(r, 'k') ?? '–'}) on ${shortHook(str(r, 'hook'))}, trained on ${num(r, 'tokens') ?? '–'} tokens. On held-out stories it explains ${percent(num(r, 'metrics.explained_variance'))} of the variance (mean-centred) with ${percent(num(r, 'metrics.dead_fraction'), 2)} dead latents; spliced into the model in place of the layer's output it recovers ${percent(num(r, 'metrics.ce_loss_score'))} of the next-token loss that zero-ablating it costs (CE-loss score).`,
+    ...probing,
     attributes.length === 0
       ? 'No attribute table was written.'
-      : `${good} of ${attributes.length} known attributes have a latent whose firing predicts them with F1 ≥ 0.8 (the best latent per attribute, scored on held-out tokens), where an attribute holds at a token when the story already has it and the next word expresses it — where the model must use it (attributes that never hold there are left out; the dashboard also scores the story state):`,
+      : `A stricter test scores every held-out token, so a latent that also fires elsewhere loses precision: ${good} of ${attributes.length} known attributes have a latent whose firing predicts them with F1 ≥ 0.8, where an attribute holds at a token when the story already has it and the next word expresses it — where the model must use it (attributes that never hold there are left out; the dashboard also scores the story state):`,
     ...(attributes.length === 0 ? [] : [table({
       columns: ['attribute', { label: 'latent', align: 'right' }, 'F1', 'precision', 'recall'],
       rows: attributes.map((a) => [a.attribute, a.latent ?? '–', a.f1, a.precision, a.recall]),
       maxRows: 25,
     })]),
+  ];
+}
+
+/** A sparse-probe stage's matches, best first. */
+function sparseMatches(result: unknown): AttributeRow[] {
+  return rows(result, 'matches').filter(isAttributeRow).sort((a, b) => b.f1 - a.f1);
+}
+
+function sparseProbeSection(stages: readonly (StageRecord | undefined)[]): Block[] {
+  const sets = stages.filter((s): s is StageRecord => s !== undefined);
+  if (sets.length === 0) return [];
+  const all = sets.flatMap((s) => sparseMatches(s.result).map((m) => ({ ...m, set: path.basename(str(s.result, 'capture') ?? '') })));
+  return [
+    `The same SAE on the probe sets (1-sparse probing, as Gao et al. 2024 and SAEBench evaluate SAEs): among the positions just before a word that names the value, the single latent whose firing best picks out each value. ${all.filter((m) => m.f1 >= 0.8).length} of ${all.length} values have a latent with F1 ≥ 0.8.`,
+    table({
+      columns: ['probe set', 'value', { label: 'latent', align: 'right' }, 'F1', 'precision', 'recall'],
+      rows: all.sort((a, b) => b.f1 - a.f1).map((m) => [m.set, m.attribute.replace(/^label=/, ''), m.latent ?? '–', m.f1, m.precision, m.recall]),
+    }),
   ];
 }
 

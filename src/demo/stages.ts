@@ -18,7 +18,7 @@ export interface DemoStage {
   readonly args: readonly string[];
 }
 
-export const STAGE_NAMES = ['capture-probe-set', 'train-probe', 'capture-corpus', 'train-sae', 'vector', 'steer'] as const;
+export const STAGE_NAMES = ['capture-probe-set', 'train-probe', 'capture-corpus', 'train-sae', 'capture-species', 'sae-probe-mood', 'sae-probe-species', 'vector', 'steer'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** The middle layer the SAE reads (TinyWorld has 4 blocks) and the layer the steering vector is added at. */
@@ -44,6 +44,7 @@ export function demoPaths(out: string) {
     runs,
     reports: path.join(out, 'reports'),
     probeSet: path.join(runs, 'mood'),
+    speciesSet: path.join(runs, 'species'),
     probes: path.join(runs, 'mood-probe'),
     corpus: path.join(runs, 'corpus'),
     sae: path.join(runs, 'sae'),
@@ -77,6 +78,21 @@ export function demoStages(model: string, out: string, scale: DemoScale): DemoSt
       name: 'train-sae',
       title: 'train a TopK sparse autoencoder on it, with CE-loss score and the attribute table',
       args: ['train-sae', '--capture', p.corpus, '--hook', SAE_HOOK, '--arch', 'topk', ...s.sae, '--model', model, '--out', p.sae, ...common],
+    },
+    {
+      name: 'capture-species',
+      title: `capture the species probe set at the SAE's layer (${SAE_HOOK})`,
+      args: ['capture', '--model', model, '--dataset', 'tinyworld:species', '--positions', 'pos', '--hooks', SAE_HOOK, '--out', p.speciesSet, ...common],
+    },
+    {
+      name: 'sae-probe-mood',
+      title: 'which single SAE latent picks out each mood on the mood probe set (1-sparse probing)',
+      args: ['sae', 'sparse-probe', '--sae', p.sae, '--capture', p.probeSet, '--hook', SAE_HOOK, '--label', 'label', '--json'],
+    },
+    {
+      name: 'sae-probe-species',
+      title: 'which single SAE latent picks out each species on the species probe set',
+      args: ['sae', 'sparse-probe', '--sae', p.sae, '--capture', p.speciesSet, '--hook', SAE_HOOK, '--label', 'label', '--json'],
     },
     {
       name: 'vector',
