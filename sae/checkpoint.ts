@@ -117,6 +117,9 @@ export function loadCheckpoint(dir: string): { meta: TrainerMeta; tensors: Train
   } catch (err) {
     throw new FileFormatError(`${metaFile}: not valid JSON (${(err as Error).message})`, 'the checkpoint is damaged: start a new run');
   }
+  if (!isMetaShaped(meta)) {
+    throw new FileFormatError(`${metaFile}: not a trainer record (expected an object with format, hook, capture, config and integer step, epoch and position)`, 'the checkpoint is damaged: start a new run');
+  }
   if (meta.format !== TRAINER_FORMAT || meta.format_version !== TRAINER_FORMAT_VERSION) {
     throw new FileFormatError(`${metaFile}: format ${String(meta.format)} version ${String(meta.format_version)}, expected ${TRAINER_FORMAT} version ${TRAINER_FORMAT_VERSION}`, 'resume with the interp version that wrote it, or start a new run');
   }
@@ -128,7 +131,32 @@ export function loadCheckpoint(dir: string): { meta: TrainerMeta; tensors: Train
     adam: { m: readParams(w, 'adam.m.', jump), v: readParams(w, 'adam.v.', jump), step: Number(w.headers[0].metadata?.adam_step ?? meta.step) },
     sinceFired: Float64Array.from(since),
   };
+  checkShapes(path.join(dir, STATE_FILE), meta.config, tensors);
   return { meta, tensors };
+}
+
+/** The fields loadCheckpoint and checkResumable read, with the types they use them as. */
+function isMetaShaped(v: unknown): v is TrainerMeta {
+  const o = v as Record<string, unknown> | null;
+  const obj = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!obj(o) || !obj(o?.config) || !obj(o?.capture) || typeof o?.hook !== 'string') return false;
+  const c = o.config as Record<string, unknown>;
+  return count(o.step) && count(o.epoch) && count(o.position) && count(c.dIn) && count(c.dSae) && typeof c.variant === 'string';
+}
+
+/** Every state tensor must have the size the recorded config implies, or the upload would misread it. */
+function checkShapes(file: string, cfg: TrainConfig, t: TrainerTensors): void {
+  const { dIn: d, dSae: m } = cfg;
+  const want: [string, Float32Array | Float64Array | null, number][] = [];
+  for (const [prefix, p] of [['param.', t.params], ['adam.m.', t.adam.m], ['adam.v.', t.adam.v]] as const) {
+    want.push([`${prefix}W_enc`, p.W_enc, d * m], [`${prefix}b_enc`, p.b_enc, m], [`${prefix}W_dec`, p.W_dec, m * d], [`${prefix}b_dec`, p.b_dec, d]);
+    if (p.logThreshold) want.push([`${prefix}logThreshold`, p.logThreshold, m]);
+  }
+  want.push(['since_fired', t.sinceFired, m]);
+  for (const [name, x, n] of want) {
+    if (x && x.length !== n) throw new FileFormatError(`${file}: ${name} has ${x.length} values, but the checkpoint's config (d_in ${d}, d_sae ${m}) needs ${n}`, 'the checkpoint is damaged: start a new run');
+  }
 }
 
 /** Refuses to resume `meta` into a run of `cfg` on `hook` and `capture`, naming the first difference. */

@@ -7,12 +7,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getGpu, liveTensorBytes, scope, sync, upload } from '../../src/engine/index.js';
 import { openCapture } from '../../src/store/index.js';
+import { loadCheckpoint } from '../../sae/checkpoint.js';
 import { trainConfig } from '../../sae/config.js';
 import { loadSae } from '../../sae/io.js';
 import { evaluateSae } from '../../sae/metrics.js';
 import { disposeParams, initialParams, uploadParams } from '../../sae/params.js';
 import { trainStep } from '../../sae/step.js';
-import { trainSae, type TrainSaeOptions } from '../../sae/trainer.js';
+import { checkpointDir, trainSae, type TrainSaeOptions } from '../../sae/trainer.js';
 import { adamStates, disposeAdamStates, updateParams } from '../../sae/update.js';
 import { runCli } from '../helpers/cli.js';
 import { gpuOrSkip } from '../engine/helpers.js';
@@ -63,6 +64,18 @@ describe.skipIf(!gpu)(`trainSae${reason ? ` (skipped: ${reason})` : ''}`, () => 
     await expect(trainSae(options(out, { dSae: 32 }, true))).rejects.toThrow(/trained with --width \(d_sae\) 64, this run asks for 32/);
     await expect(trainSae(options(out, { k: 8 }, true))).rejects.toThrow(/--k 4, this run asks for 8/);
     await expect(trainSae(options(path.join(tempDir('none'), 'run'), {}, true))).rejects.toThrow(/holds no trainer checkpoint/);
+  });
+
+  it('a damaged trainer.json or state tensors of the wrong size are refused, naming the file', async () => {
+    const out = path.join(tempDir('damaged'), 'run');
+    await trainSae(options(out, { tokens: 2 * B }));
+    const dir = checkpointDir(out);
+    const metaFile = path.join(dir, 'trainer.json');
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { config: { dSae: number } };
+    fs.writeFileSync(metaFile, 'null');
+    expect(() => loadCheckpoint(dir)).toThrow(new RegExp(`${metaFile}: not a trainer record`));
+    fs.writeFileSync(metaFile, JSON.stringify({ ...meta, config: { ...meta.config, dSae: 32 } }));
+    expect(() => loadCheckpoint(dir)).toThrow(/trainer_state\.safetensors: param\.W_enc has 1024 values, but the checkpoint's config \(d_in 16, d_sae 32\) needs 512/);
   });
 
   it('a capture without the hook is refused with the hooks it has', async () => {
