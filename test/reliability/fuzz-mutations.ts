@@ -7,8 +7,8 @@
  * line edited, an .npz has the header of one of its .npy arrays edited (the archive is written
  * here, as numpy.savez lays it out).
  */
-import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
+import { npyBytes, npyHeader, zip } from '../helpers/npz.js';
 
 /** Where in a file a byte mutation lands: near the start, near the end, or anywhere. */
 export interface At {
@@ -267,58 +267,6 @@ interface NpyArray {
   body: Buffer;
 }
 
-function npyHeader(descr: string, shape: readonly number[]): string {
-  return `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-}
-
-function npyBytes(a: NpyArray): Buffer {
-  const pad = 64 - ((10 + a.header.length + 1) % 64);
-  const header = `${a.header}${' '.repeat(pad % 64)}\n`;
-  const head = Buffer.alloc(10);
-  Buffer.from('\x93NUMPY', 'latin1').copy(head);
-  head[6] = 1;
-  head[7] = 0;
-  head.writeUInt16LE(Math.min(header.length, 0xffff), 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), a.body]);
-}
-
-/** A zip archive of `files` (stored or deflated), as numpy.savez / savez_compressed write it. */
-export function zip(files: readonly { name: string; data: Buffer }[], deflate: boolean): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const f of files) {
-    const name = Buffer.from(f.name, 'utf8');
-    const data = deflate ? deflateRawSync(f.data) : f.data;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(deflate ? 8 : 0, 8);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(f.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(deflate ? 8 : 0, 10);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(f.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, data);
-    centrals.push(central, name);
-    offset += 30 + name.length + data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
 
 /**
  * Gemma Scope arrays for d_in 3, d_sae 4. The npz target keeps them (not zip bytes) so that a JSON
@@ -343,7 +291,7 @@ export function npzFromSeed(seed: Buffer): Buffer {
   const text = seed.toString('utf8');
   if (!text.startsWith(NPZ_SEED)) return seed;
   const { deflate, arrays } = JSON.parse(text.slice(NPZ_SEED.length)) as { deflate: boolean; arrays: { name: string; header: string; body: string }[] };
-  return zip(arrays.map((a) => ({ name: `${a.name}.npy`, data: npyBytes({ name: a.name, header: a.header, body: Buffer.from(a.body, 'base64') }) })), deflate);
+  return zip(arrays.map((a) => ({ name: `${a.name}.npy`, data: npyBytes(a.header, Buffer.from(a.body, 'base64')) })), deflate);
 }
 
 /** Python literal dict of an .npy header ↔ JSON, for mutation. */

@@ -2,13 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../src/model/index.js';
 import { importSae, loadSae, recoverInterruptedSwap, saveSae } from '../../sae/io.js';
 import { parseNpy, readNpz } from '../../sae/npz.js';
 import { encodeReference, decodeReference, type Sae } from '../../sae/sae.js';
 import { randomSae, tempDir } from './helpers.js';
+import { npyBytes, npyHeader, zip } from '../helpers/npz.js';
 import { randomArray, rng } from '../engine/helpers.js';
 
 const [d, m] = [6, 20];
@@ -21,49 +21,8 @@ function sameEncoding(a: Sae, b: Sae): void {
   expect([...decodeReference(b, f, 9)]).toEqual([...decodeReference(a, f, 9)]);
 }
 
-/** A zip archive (stored or deflated entries) as numpy.savez writes it, without zip64. */
-function zip(entries: Record<string, Buffer>, deflate: boolean): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of Object.entries(entries)) {
-    const body = deflate ? deflateRawSync(data) : data;
-    const n = Buffer.from(name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(deflate ? 8 : 0, 8);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(n.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(deflate ? 8 : 0, 10);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(n.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, n, body);
-    centrals.push(central, n);
-    offset += 30 + n.length + body.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Object.keys(entries).length, 8);
-  end.writeUInt16LE(Object.keys(entries).length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
-
 function npy(data: Float32Array, shape: number[], options: { descr?: string; fortran?: boolean } = {}): Buffer {
-  let header = `{'descr': '${options.descr ?? '<f4'}', 'fortran_order': ${options.fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header = header.padEnd(Math.ceil((header.length + 11) / 64) * 64 - 11) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  return npyBytes(npyHeader(options.descr ?? '<f4', shape, options.fortran), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 }
 
 function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -178,10 +137,11 @@ describe('imports', () => {
       const sae = randomSae('jumprelu', d, m, 12);
       const w = sae.weights;
       const dir = tempDir('gemma');
-      fs.writeFileSync(path.join(dir, 'params.npz'), zip({
+      const arrays = {
         'W_enc.npy': npy(transposed(w.W_enc, d, m), [d, m], { fortran: true }),
         'W_dec.npy': npy(w.W_dec, [m, d]), 'b_enc.npy': npy(w.b_enc, [m]), 'b_dec.npy': npy(w.b_dec, [d]), 'threshold.npy': npy(w.threshold!, [m]),
-      }, deflate));
+      };
+      fs.writeFileSync(path.join(dir, 'params.npz'), zip(Object.entries(arrays).map(([name, data]) => ({ name, data })), deflate));
       const loaded = loadSae(dir);
       expect(loaded.layout).toBe('gemma-scope');
       expect(loaded.sae.cfg.apply_b_dec_to_input).toBe(false);
