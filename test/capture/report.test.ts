@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
-import { writeRandomModel } from '../helpers/checkpoints.js';
+import { writeWordModel } from '../helpers/checkpoints.js';
 import { isolateCache } from '../helpers/fixtures.js';
 
 const XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>';
@@ -21,15 +21,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('capture report in Chro
     const cacheDir = isolateCache();
     const dir = mkdtempSync(path.join(tmpdir(), 'interp-capreport-'));
     const modelDir = path.join(dir, 'model');
-    writeRandomModel(modelDir, { family: 'llama', layers: 2, d: 32, heads: 4, kvHeads: 2, dMlp: 48, vocab: 4 + WORDS.length, theta: 1e4, tied: false, qkvBias: false, modelType: 'llama' }, 9);
-    const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, '<pad>': 3 };
-    WORDS.forEach((w, i) => { vocab[w] = 4 + i; });
-    writeFileSync(path.join(modelDir, 'tokenizer.json'), JSON.stringify({
-      version: '1.0', truncation: null, padding: null,
-      added_tokens: ['<unk>', '<s>', '</s>', '<pad>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-      normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null,
-      model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
-    }));
+    writeWordModel(modelDir, WORDS, 9);
     const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({
       text: `once upon a time ${XSS} ${i % 2 ? 'cat' : 'dog'} ${WORDS[7]}`,
       animal: i % 2 ? `cat ${XSS}` : 'dog',

@@ -268,3 +268,20 @@ export function referenceForward(m: RandomModel, w: Weights, ids: readonly numbe
   out.set('logits', matmul(final, W(m.tied ? 'model.embed_tokens.weight' : 'lm_head.weight'), true).data);
   return out;
 }
+
+/**
+ * A random 2-layer Llama (d 32, 4 heads, 2 KV heads) with a WordLevel tokenizer over `words`
+ * (ids 4…; 0–3 are <unk>, <s>, </s>, <pad>), split on whitespace: prompts made of those words
+ * tokenize one word per token, whatever characters the words hold.
+ */
+export function writeWordModel(dir: string, words: readonly string[], seed: number, dMlp = 48): void {
+  writeRandomModel(dir, { family: 'llama', layers: 2, d: 32, heads: 4, kvHeads: 2, dMlp, vocab: 4 + words.length, theta: 1e4, tied: false, qkvBias: false, modelType: 'llama' }, seed);
+  const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, '<pad>': 3 };
+  words.forEach((w, i) => { vocab[w] = 4 + i; });
+  writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: ['<unk>', '<s>', '</s>', '<pad>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null,
+    model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
+  }));
+}

@@ -6,22 +6,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { writeRandomModel } from '../helpers/checkpoints.js';
+import { writeWordModel } from '../helpers/checkpoints.js';
 import { runCli } from '../helpers/cli.js';
 import { isolateCache } from '../helpers/fixtures.js';
 
 const WORDS = ['once', 'upon', 'a', 'time', 'cat', 'dog', 'ran', 'sat', 'big', 'small', 'red', 'blue'];
 
 export function writeModel(dir: string, seed: number, dMlp = 48): void {
-  writeRandomModel(dir, { family: 'llama', layers: 2, d: 32, heads: 4, kvHeads: 2, dMlp, vocab: 4 + WORDS.length, theta: 1e4, tied: false, qkvBias: false, modelType: 'llama' }, seed);
-  const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, '<pad>': 3 };
-  WORDS.forEach((w, i) => { vocab[w] = 4 + i; });
-  writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: ['<unk>', '<s>', '</s>', '<pad>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null,
-    model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
-  }));
+  writeWordModel(dir, WORDS, seed, dMlp);
 }
 
 export interface ProbeFixture {

@@ -14,7 +14,7 @@ import type { TokenLabeler } from '../../sae/attributes.js';
 import type { Sae } from '../../sae/sae.js';
 import { runCli } from '../helpers/cli.js';
 import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
-import { writeRandomModel, rng } from '../helpers/checkpoints.js';
+import { writeWordModel, rng } from '../helpers/checkpoints.js';
 import { isolateCache } from '../helpers/fixtures.js';
 
 const XSS = '<script>alert(1)</script>';
@@ -47,15 +47,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('SAE dashboard in Chrom
     const cacheDir = isolateCache();
     const dir = mkdtempSync(path.join(tmpdir(), 'interp-saedash-'));
     const modelDir = path.join(dir, 'model');
-    writeRandomModel(modelDir, { family: 'llama', layers: 2, d: D, heads: 4, kvHeads: 2, dMlp: 48, vocab: 4 + WORDS.length, theta: 1e4, tied: false, qkvBias: false, modelType: 'llama' }, 9);
-    const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, '<pad>': 3 };
-    WORDS.forEach((w, i) => { vocab[w] = 4 + i; });
-    writeFileSync(path.join(modelDir, 'tokenizer.json'), JSON.stringify({
-      version: '1.0', truncation: null, padding: null,
-      added_tokens: ['<unk>', '<s>', '</s>', '<pad>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-      normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null,
-      model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
-    }));
+    writeWordModel(modelDir, WORDS, 9);
     const r = rng(2);
     const lines = Array.from({ length: 30 }, () => JSON.stringify({ text: Array.from({ length: 6 + Math.floor(r() * 8) }, () => WORDS[Math.floor(r() * WORDS.length)]).join(' ') }));
     writeFileSync(path.join(dir, 'data.jsonl'), lines.join('\n'));
