@@ -5,6 +5,7 @@
  */
 import { dispatch, linearGroups, packParams, type KernelSpec } from '../../src/engine/kernel.js';
 import { expectMatrix, expectShape, zeros, type Tensor } from '../../src/engine/index.js';
+import { BUCKETS_WGSL } from '../../src/engine/kernels/gather_decode.js';
 
 const WG = 64;
 type Entry = 'count_rows' | 'scan_counts' | 'fill_rows' | 'sort_rows' | 'scatter_encoder';
@@ -12,7 +13,7 @@ type Entry = 'count_rows' | 'scan_counts' | 'fill_rows' | 'sort_rows' | 'scatter
 function spec(entry: Entry): KernelSpec {
   return {
     name: `sae_${entry}`,
-    wgsl: new URL('./sparse_encoder.wgsl', import.meta.url),
+    wgsl: [new URL('./sparse_encoder.wgsl', import.meta.url), BUCKETS_WGSL],
     entry,
     workgroup: entry === 'scan_counts' ? [1, 1] : [WG, 1],
     bindings: [

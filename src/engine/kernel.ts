@@ -31,8 +31,11 @@ export interface BindingSpec {
 export interface KernelSpec {
   /** Kernel name: the pipeline label, and what INTERP_DEBUG_WGSL matches. */
   readonly name: string;
-  /** The WGSL file, resolved relative to the dispatching module (`new URL('./x.wgsl', import.meta.url)`). */
-  readonly wgsl: URL;
+  /**
+   * The WGSL file, resolved relative to the dispatching module (`new URL('./x.wgsl', import.meta.url)`),
+   * or several files concatenated in order into one module (a kernel plus shared functions it calls).
+   */
+  readonly wgsl: URL | readonly URL[];
   /** Entry point (@compute fn) in the file. */
   readonly entry: string;
   /** Workgroup size, passed to the shader as override constants WG_X, WG_Y (z is always 1). */
@@ -64,10 +67,11 @@ function pipelineFor(gpu: Gpu, spec: KernelSpec): { pipeline: GPUComputePipeline
   let cache = pipelines.get(gpu.device);
   if (!cache) pipelines.set(gpu.device, (cache = new Map()));
   const constants: Record<string, number> = { WG_X: spec.workgroup[0], WG_Y: spec.workgroup[1], ...spec.constants };
-  const key = `${spec.wgsl.href}#${spec.entry}#${JSON.stringify(constants)}`;
+  const files = spec.wgsl instanceof URL ? [spec.wgsl] : spec.wgsl;
+  const key = `${files.map((f) => f.href).join('+')}#${spec.entry}#${JSON.stringify(constants)}`;
   let entry = cache.get(key);
   if (entry) return entry;
-  const code = wgslSource(spec.wgsl);
+  const code = files.map(wgslSource).join('\n');
   if (debugMatches(spec.name)) {
     process.stderr.write(`// ---- INTERP_DEBUG_WGSL ${spec.name} (${spec.entry}) constants ${JSON.stringify(constants)}\n${code}\n`);
   }

@@ -8,10 +8,13 @@ import { empty, expectBindable, expectBindableBytes, expectMatrix, expectShape, 
 
 const WG = 64;
 
+/** The row bucketing both sparse gradients use (count, scan, fill, sort); appended to their kernels. */
+export const BUCKETS_WGSL = new URL('./buckets.wgsl', import.meta.url);
+
 function spec(entry: string, workgroup: [number, number] = [WG, 1]): KernelSpec {
   return {
     name: entry,
-    wgsl: new URL('./gather_decode.wgsl', import.meta.url),
+    wgsl: [new URL('./gather_decode.wgsl', import.meta.url), BUCKETS_WGSL],
     entry,
     workgroup,
     bindings: [

@@ -29,11 +29,7 @@ fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
   return (wid.y * nwg.x + wid.x) * WG_X + lid.x;
 }
 
-// Layout of `buckets`: counts at [0, d), cursors at [d, 2d), offsets at [2d, 3d + 1), entries after.
-fn counts_at(r: u32) -> u32 { return r; }
-fn cursor_at(r: u32) -> u32 { return p.d_sae + r; }
-fn offset_at(r: u32) -> u32 { return 2u * p.d_sae + r; }
-fn entry_at(s: u32) -> u32 { return 3u * p.d_sae + 1u + s; }
+// Bucketing (layout of `buckets`, count_rows, scan_counts, fill_rows, sort_bucket): buckets.wgsl.
 
 @compute @workgroup_size(WG_X, 1)
 fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -62,55 +58,12 @@ fn decode_backward_values(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   out[i] = s;
 }
 
-@compute @workgroup_size(WG_X, 1)
-fn count_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = index(wid, nwg, lid);
-  if (i >= p.batch * p.k) { return; }
-  let r = idx[i];
-  if (r < p.d_sae) { atomicAdd(&buckets[counts_at(r)], 1u); }
-}
-
-// One invocation: exclusive prefix sum of the counts into offsets; cursors reset to 0.
-@compute @workgroup_size(1, 1)
-fn scan_counts() {
-  var total = 0u;
-  for (var r = 0u; r < p.d_sae; r++) {
-    atomicStore(&buckets[offset_at(r)], total);
-    total += atomicLoad(&buckets[counts_at(r)]);
-    atomicStore(&buckets[cursor_at(r)], 0u);
-  }
-  atomicStore(&buckets[offset_at(p.d_sae)], total);
-}
-
-@compute @workgroup_size(WG_X, 1)
-fn fill_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = index(wid, nwg, lid);
-  if (i >= p.batch * p.k) { return; }
-  let r = idx[i];
-  if (r >= p.d_sae) { return; }
-  let slot = atomicLoad(&buckets[offset_at(r)]) + atomicAdd(&buckets[cursor_at(r)], 1u);
-  atomicStore(&buckets[entry_at(slot)], i);
-}
-
-// One invocation per row: insertion sort of the row's bucket by position (deterministic sums).
+// One invocation per row: its bucket in position order (deterministic sums).
 @compute @workgroup_size(WG_X, 1)
 fn sort_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let r = index(wid, nwg, lid);
   if (r >= p.d_sae) { return; }
-  let lo = atomicLoad(&buckets[offset_at(r)]);
-  let hi = atomicLoad(&buckets[offset_at(r + 1u)]);
-  for (var s = lo + 1u; s < hi; s++) {
-    let e = atomicLoad(&buckets[entry_at(s)]);
-    var t = s;
-    loop {
-      if (t <= lo) { break; }
-      let prev = atomicLoad(&buckets[entry_at(t - 1u)]);
-      if (prev <= e) { break; }
-      atomicStore(&buckets[entry_at(t)], prev);
-      t -= 1u;
-    }
-    atomicStore(&buckets[entry_at(t)], e);
-  }
+  sort_bucket(r);
 }
 
 // One invocation per (row, column) of dW; rows nobody selected are left untouched.
