@@ -6,7 +6,8 @@
 import { ModelFormatError } from '../../errors.js';
 import type { ForwardContext } from '../forward-context.js';
 import { hookName } from '../hooks.js';
-import { affine, attention, geluErf, geluTanh, layerNormalize, linear, mergeHeads, splitHeads, unembed } from '../layers.js';
+import { affine, attention, geluErf, geluTanh, layerNormalize, linear, mergeHeads, splitHeads } from '../layers.js';
+import { unembed } from '../unembed.js';
 import type { ArchConfig, Family, WeightSpec } from './types.js';
 import { readActivation, readInt, readNumber } from './config-fields.js';
 

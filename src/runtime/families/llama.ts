@@ -7,7 +7,8 @@
 import { ModelFormatError, describeValue } from '../../errors.js';
 import type { ForwardContext } from '../forward-context.js';
 import { hookName } from '../hooks.js';
-import { affine, applyRotary, attention, geluTanh, linear, mergeHeads, rmsNormalize, ropeInverseFrequencies, rotaryTables, silu, splitHeads, unembed } from '../layers.js';
+import { affine, applyRotary, attention, geluTanh, linear, mergeHeads, rmsNormalize, ropeInverseFrequencies, rotaryTables, silu, splitHeads } from '../layers.js';
+import { unembed } from '../unembed.js';
 import type { RotaryTables } from '../layers.js';
 import { readActivation, readBool, readInt, readNumber } from './config-fields.js';
 import type { ArchConfig, Family, WeightSpec } from './types.js';
