@@ -79,7 +79,7 @@ function capturePoints(capture: Capture): HookPoint[] {
     const layer = /^blocks\.(\d+)\./.exec(h.name);
     const template = layer ? h.name.replace(`blocks.${layer[1]}.`, 'blocks.{L}.') : h.name;
     const spec = HOOKS.find((s) => s.template === template) ?? { template: h.name, short: h.name, shape: [], where: 'captured' };
-    return { name: h.name, layer: layer ? Number(layer[1]) : null, spec, order };
+    return { name: h.name, layer: layer ? Number(layer[1]) : null, spec, where: spec.where, order };
   });
 }
 

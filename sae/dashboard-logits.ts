@@ -4,8 +4,8 @@
  *
  *   effect_l = W_U (g ⊙ W_dec[l])      [V]
  *
- * where g is the final norm's weight (gpt2 `ln_f.weight`, llama `model.norm.weight`) and W_U the
- * unembedding (`lm_head.weight`, or the tied input embedding). The norm's scale (1/‖x‖) and any
+ * where g is the final norm's weight (1 + w where the family's RMSNorm stores w − 1, as Gemma's)
+ * and W_U the unembedding (`lm_head.weight`, or the tied input embedding); the family names both. The norm's scale (1/‖x‖) and any
  * bias are left out, as in SAE dashboards (sae_vis, Neuronpedia): they shift or scale every
  * token alike and do not change the ranking. Meaningful only for hooks in the residual basis
  * (d_in = d_model); other SAEs get no logit table.
@@ -14,7 +14,6 @@
  */
 import * as path from 'node:path';
 import { openModel, type ModelSource } from '../src/model/index.js';
-import type { FamilyName } from '../src/runtime/hooks.js';
 import { openFamily, type BoundFamily } from '../src/runtime/families/index.js';
 import type { Sae } from './sae.js';
 
@@ -23,12 +22,6 @@ export interface UnembeddingSource {
   readonly source: ModelSource;
   readonly family: BoundFamily;
 }
-
-/** Per family: the final norm's weight and the unembedding, by interp weight name (see families/*.ts). */
-const UNEMBEDDING: Readonly<Record<FamilyName, { readonly norm: string; readonly head: string; readonly tied: string }>> = {
-  gpt2: { norm: 'ln_f.weight', head: 'lm_head.weight', tied: 'wte.weight' },
-  llama: { norm: 'model.norm.weight', head: 'lm_head.weight', tied: 'model.embed_tokens.weight' },
-};
 
 export interface TokenEffect {
   readonly tokenId: number;
@@ -66,9 +59,10 @@ export function logitEffects(model: UnembeddingSource, sae: Sae, latents: readon
   const d = model.family.config.dModel;
   const V = model.family.config.vocabSize;
   if (sae.cfg.d_in !== d) return null;
-  const names = UNEMBEDDING[model.family.name];
-  const g = readWeight(model, names.norm);
-  const W_U = readWeight(model, names.head) ?? readWeight(model, names.tied);
+  const names = model.family.unembedding(new Set(model.source.weights.tensors.keys()));
+  const stored = readWeight(model, names.normWeight);
+  const g = stored && names.normUnitOffset ? stored.map((w) => 1 + w) : stored;
+  const W_U = readWeight(model, names.unembed);
   if (!g || !W_U || W_U.length !== V * d) return null;
   const tokenizer = model.source.tokenizer;
   const out = new Map<number, LogitEffect>();

@@ -47,8 +47,8 @@ export interface BuiltGraph {
 
 /** Concrete dims of a hook's shape, symbolic where they vary per run. */
 export function hookDims(point: HookPoint, c: ArchConfig): Dim[] {
-  const sizes: Record<ShapeDim, Dim> = { b: 'batch', p: 'pos', t: 'keys', d: c.dModel, h: c.nHeads, kv: c.nKvHeads, dh: c.dHead, m: c.dMlp, V: c.vocabSize };
-  return point.spec.shape.map((s) => sizes[s]);
+  const sizes: Record<Exclude<ShapeDim, 1>, Dim> = { b: 'batch', p: 'pos', t: 'keys', d: c.dModel, h: c.nHeads, kv: c.nKvHeads, dh: c.dHead, m: c.dMlp, V: c.vocabSize };
+  return point.spec.shape.map((s) => (s === 1 ? 1 : sizes[s]));
 }
 
 export function buildGraph(
@@ -62,6 +62,7 @@ export function buildGraph(
     ids: g.input('input_ids', 'int64', ['batch', 'pos']),
     positions: g.input('position_ids', 'int64', ['batch', 'pos']),
     mask: g.input('attention_mask', 'bool', ['batch', 1, 'pos', 'keys']),
+    slidingMask: g.input('sliding_mask', 'bool', ['batch', 1, 'pos', 'keys']),
   };
   const config = family.config;
   const fetch = new Set(plan.fetch);
@@ -144,6 +145,6 @@ function applyIntervention(g: GraphBuilder, iv: GraphIntervention, i: number, x:
 /** Element type of a plan's graph inputs, for feeding. */
 export function inputType(name: string): ElemType {
   if (name === 'input_ids' || name === 'position_ids') return 'int64';
-  if (name === 'attention_mask' || /^iv\d+\.mask$/.test(name)) return 'bool';
+  if (name === 'attention_mask' || name === 'sliding_mask' || /^iv\d+\.mask$/.test(name)) return 'bool';
   return 'float32';
 }

@@ -14,6 +14,8 @@ export interface ForwardInputs {
   readonly positions: string;
   /** Which key each query may attend to (causal ∧ not padding), bool [b, 1, p, t]. */
   readonly mask: string;
+  /** The same with the sliding window (query i sees keys i − W < j ≤ i), for layers with local attention; fed only to models with a window. */
+  readonly slidingMask: string;
 }
 
 export interface ForwardContext {

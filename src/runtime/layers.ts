@@ -1,36 +1,56 @@
 /**
- * Graph builders shared by the families: linear layers, norms, rotary embedding, attention,
- * activations. Each takes options, never a family name. Vocabulary: b = batch, p = positions,
- * t = key positions (past + p), d = d_model, h = heads, kv = key/value heads, dh = d_head.
+ * Graph primitives shared by the families and the block builder: linear layers, norms (with their
+ * TransformerLens hook points), rotary embedding, activations, head reshapes. Each takes options,
+ * never a family name. Vocabulary: b = batch, p = positions, d = d_model, h = heads,
+ * kv = key/value heads, dh = d_head.
  */
 import type { ForwardContext } from './forward-context.js';
-import { hookName } from './hooks.js';
 import type { GraphBuilder } from './onnx/graph.js';
 
+/** A linear layer by interp weight names; the weight is cached [in, out], the bias is optional. */
+export interface LinearSpec {
+  readonly weight: string;
+  readonly bias?: string;
+}
+
 /** x @ W (+ b) with W cached as [in, out]. x: [..., in] → [..., out]. */
-export function linear(ctx: ForwardContext, x: string, weight: string, bias?: string): string {
-  const y = ctx.g.node('MatMul', [x, ctx.w(weight)]);
-  return bias !== undefined && ctx.hasWeight(bias) ? ctx.g.node('Add', [y, ctx.w(bias)]) : y;
+export function linear(ctx: ForwardContext, x: string, l: LinearSpec): string {
+  const y = ctx.g.node('MatMul', [x, ctx.w(l.weight)]);
+  return l.bias !== undefined && ctx.hasWeight(l.bias) ? ctx.g.node('Add', [y, ctx.w(l.bias)]) : y;
 }
 
-/** LayerNorm without its affine part: (x − mean) / sqrt(var + eps) over the last axis. [b, p, d] → [b, p, d]. */
-export function layerNormalize(g: GraphBuilder, x: string, d: number, eps: number): string {
-  const ones = g.constF32(new Float32Array(d).fill(1), [d], 'ones');
-  const zeros = g.constF32(new Float32Array(d), [d], 'zeros');
-  return g.node('LayerNormalization', [x, ones, zeros], { axis: { int: -1 }, epsilon: eps });
+/**
+ * A norm and where its hooks go. `layer`: LayerNorm, (x − mean) / √(var + eps) · w + b.
+ * `rms`: RMSNorm, x / √(mean(x²) + eps) · w, or · (1 + w) with `unitOffset` (Gemma stores w − 1).
+ */
+export interface NormSpec {
+  readonly kind: 'layer' | 'rms';
+  readonly eps: number;
+  readonly weight: string;
+  readonly bias?: string;
+  readonly unitOffset?: boolean;
+  /** Hook prefix (`blocks.3.ln1`, `ln_final`) whose hook_scale and hook_normalized this norm sets; none for q/k norms. */
+  readonly hooks?: { readonly scale: string; readonly normalized: string };
 }
 
-/** RMSNorm without its weight: x · rsqrt(mean(x²) + eps) over the last axis. [b, p, d] → [b, p, d]. */
-export function rmsNormalize(g: GraphBuilder, x: string, eps: number): string {
-  const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: { ints: [-1] }, keepdims: { int: 1 } });
-  const rms = g.node('Sqrt', [g.node('Add', [meanSquare, g.constF32([eps], [], 'eps')])]);
-  return g.node('Div', [x, rms]);
-}
-
-/** Multiplies by a norm's weight and adds its bias (when given). */
-export function affine(ctx: ForwardContext, x: string, weight: string, bias?: string): string {
-  const scaled = ctx.g.node('Mul', [x, ctx.w(weight)]);
-  return bias !== undefined && ctx.hasWeight(bias) ? ctx.g.node('Add', [scaled, ctx.w(bias)]) : scaled;
+/**
+ * Applies a norm over the last axis, setting its hooks as TransformerLens' LayerNorm/RMSNorm do:
+ * hook_scale [.., 1] is the divisor, hook_normalized the value before the weight and bias.
+ * The ops follow onnxruntime's (Simplified)LayerNormalization fusion pattern
+ * (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) so an unhooked norm runs fused.
+ */
+export function norm(ctx: ForwardContext, x: string, n: NormSpec): string {
+  const { g } = ctx;
+  const mean = (t: string) => g.node('ReduceMean', [t], { axes: { ints: [-1] }, keepdims: { int: 1 } });
+  const centred = n.kind === 'layer' ? g.node('Sub', [x, mean(x)]) : x;
+  const meanSquare = mean(g.node('Pow', [centred, g.constF32([2], [], 'two')]));
+  const rawScale = g.node('Sqrt', [g.node('Add', [meanSquare, g.constF32([n.eps], [], 'eps')])]); // [.., 1]
+  const scale = n.hooks ? ctx.hook(n.hooks.scale, rawScale) : rawScale;
+  const rawNormalized = g.node('Div', [centred, scale]);
+  const normalized = n.hooks ? ctx.hook(n.hooks.normalized, rawNormalized) : rawNormalized;
+  const weight = n.unitOffset ? g.node('Add', [ctx.w(n.weight), g.constF32([1], [], 'one')]) : ctx.w(n.weight);
+  const scaled = g.node('Mul', [normalized, weight]);
+  return n.bias !== undefined && ctx.hasWeight(n.bias) ? g.node('Add', [scaled, ctx.w(n.bias)]) : scaled;
 }
 
 /** [b, p, heads·dh] → [b, p, heads, dh]. */
@@ -52,7 +72,8 @@ export interface RotaryTables {
 
 /**
  * Rotary position embedding tables in Hugging Face's rotate_half layout: frequency i applies to
- * dims i and i + rotaryDim/2 (RoFormer, Su et al. 2021). `invFreq` has rotaryDim/2 entries.
+ * dims i and i + rotaryDim/2 (RoFormer, Su et al. 2021; GPT-NeoX's layout). `invFreq` has
+ * rotaryDim/2 entries.
  */
 export function rotaryTables(g: GraphBuilder, positions: string, invFreq: Float64Array): RotaryTables {
   const rotaryDim = 2 * invFreq.length;
@@ -67,7 +88,7 @@ export function ropeInverseFrequencies(rotaryDim: number, theta: number): Float6
   return Float64Array.from({ length: rotaryDim / 2 }, (_, i) => 1 / theta ** ((2 * i) / rotaryDim));
 }
 
-/** Applies rotary embedding to the first rotaryDim dims of x: [b, p, heads, dh] → same. */
+/** Applies rotary embedding to the first rotaryDim dims of x (partial rotary leaves the rest): [b, p, heads, dh] → same. */
 export function applyRotary(g: GraphBuilder, x: string, r: RotaryTables, dHead: number): string {
   const half = r.rotaryDim / 2;
   const sizes = r.rotaryDim === dHead ? [half, half] : [half, half, dHead - r.rotaryDim];
@@ -79,43 +100,20 @@ export function applyRotary(g: GraphBuilder, x: string, r: RotaryTables, dHead: 
   return parts.length === 3 ? g.node('Concat', [mixed, parts[2]], { axis: { int: -1 } }) : mixed;
 }
 
-/** Options of causal self-attention. */
-export interface AttentionOptions {
-  readonly layer: number;
-  readonly nHeads: number;
-  readonly nKvHeads: number;
-  readonly dHead: number;
+/** MLP activations by what they compute. */
+export type Activation = 'gelu_tanh' | 'gelu_erf' | 'relu' | 'silu';
+
+export function activate(g: GraphBuilder, x: string, act: Activation): string {
+  switch (act) {
+    case 'gelu_tanh': return geluTanh(g, x);
+    case 'gelu_erf': return geluErf(g, x);
+    case 'relu': return g.node('Relu', [x]);
+    case 'silu': return g.node('Mul', [x, g.node('Sigmoid', [x])]);
+  }
 }
 
-/**
- * Masked softmax attention with grouped-query heads. Inputs: q [b, p, h, dh], k and v
- * [b, p, kv, dh] (after rotary). Returns z = pattern · v, [b, p, h, dh], after its hook.
- * Query heads are grouped by the KV head they share (head i uses KV head ⌊i / (h/kv)⌋, as
- * Hugging Face's repeat_kv), so keys and values are never copied h/kv times.
- */
-export function attention(ctx: ForwardContext, q: string, k: string, v: string, o: AttentionOptions): string {
-  const { g } = ctx;
-  const L = o.layer;
-  const toHeadsFirst = { perm: { ints: [0, 2, 1, 3] } };
-  const qh = g.node('Transpose', [q], toHeadsFirst); // [b, h, p, dh]
-  const cached = ctx.attendCache(L, g.node('Transpose', [k], toHeadsFirst), g.node('Transpose', [v], toHeadsFirst)); // [b, kv, t, dh]
-  const qGrouped = g.node('Reshape', [qh, g.constI64([0, o.nKvHeads, -1, o.dHead])]); // [b, kv, (h/kv)·p, dh]
-  const kT = g.node('Transpose', [cached.k], { perm: { ints: [0, 1, 3, 2] } }); // [b, kv, dh, t]
-  const raw = g.node('Div', [g.node('MatMul', [qGrouped, kT]), g.constF32([Math.sqrt(o.dHead)], [], 'sqrt_dh')]);
-  const scores = g.node('Reshape', [raw, g.constI64([0, o.nHeads, -1, 0])]); // [b, h, p, t]
-  // Masked entries take the most negative float rather than −inf, so that a row with no visible
-  // key (a padding query) gives a uniform pattern instead of NaN that would leak through 0·NaN.
-  const masked = g.node('Where', [ctx.inputs.mask, scores, g.constF32([-3.4028234663852886e38], [], 'neg_max')]);
-  const hookedScores = ctx.hook(hookName('blocks.{L}.attn.hook_attn_scores', L), masked);
-  const pattern = ctx.hook(hookName('blocks.{L}.attn.hook_pattern', L), g.node('Softmax', [hookedScores], { axis: { int: -1 } }));
-  const patternGrouped = g.node('Reshape', [pattern, g.constI64([0, o.nKvHeads, -1, 0])]); // [b, kv, (h/kv)·p, t]
-  const zGrouped = g.node('MatMul', [patternGrouped, cached.v]); // [b, kv, (h/kv)·p, dh]
-  const zHeads = g.node('Reshape', [zGrouped, g.constI64([0, o.nHeads, -1, o.dHead])]); // [b, h, p, dh]
-  return ctx.hook(hookName('blocks.{L}.attn.hook_z', L), g.node('Transpose', [zHeads], toHeadsFirst)); // [b, p, h, dh]
-}
-
-/** GELU with the tanh approximation (Hugging Face's gelu_new, GPT-2's activation). */
-export function geluTanh(g: GraphBuilder, x: string): string {
+/** GELU with the tanh approximation (Hugging Face's gelu_new / gelu_pytorch_tanh). */
+function geluTanh(g: GraphBuilder, x: string): string {
   const cube = g.node('Mul', [g.node('Mul', [x, x]), x]);
   const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [cube, g.constF32([0.044715], [])])]), g.constF32([Math.sqrt(2 / Math.PI)], [])]);
   const half = g.node('Mul', [x, g.constF32([0.5], [])]);
@@ -123,12 +121,12 @@ export function geluTanh(g: GraphBuilder, x: string): string {
 }
 
 /** Exact GELU, 0.5·x·(1 + erf(x/√2)). */
-export function geluErf(g: GraphBuilder, x: string): string {
+function geluErf(g: GraphBuilder, x: string): string {
   const erf = g.node('Erf', [g.node('Div', [x, g.constF32([Math.SQRT2], [])])]);
   return g.node('Mul', [g.node('Mul', [x, g.constF32([0.5], [])]), g.node('Add', [erf, g.constF32([1], [])])]);
 }
 
-/** SiLU, x·sigmoid(x). */
-export function silu(g: GraphBuilder, x: string): string {
-  return g.node('Mul', [x, g.node('Sigmoid', [x])]);
+/** cap · tanh(x / cap): Gemma 2's soft-capping of attention scores and final logits. */
+export function softcap(g: GraphBuilder, x: string, cap: number): string {
+  return g.node('Mul', [g.node('Tanh', [g.node('Div', [x, g.constF32([cap], [], 'cap')])]), g.constF32([cap], [], 'cap')]);
 }

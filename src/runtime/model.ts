@@ -154,7 +154,8 @@ export class HookedTransformer {
       if (past) keyAttention.set(past.attention.subarray(r * pastLen, (r + 1) * pastLen), r * t);
       keyAttention.set(input.attention.subarray(r * p, (r + 1) * p), r * t + pastLen);
     }
-    const mask = attentionMask(keyAttention, b, p, t, this.config.slidingWindow);
+    const mask = attentionMask(keyAttention, b, p, t);
+    const window = this.config.slidingWindow;
     const info: StepInfo = { batch: b, positions: p, keys: t, positionIds: input.positionIds, real: input.attention };
     const fetch = (options.fetch ?? []).map((n) => this.hook(n).name);
     const wantLogits = options.logits ?? true;
@@ -169,6 +170,7 @@ export class HookedTransformer {
       input_ids: new ort.Tensor('int64', input.ids, [b, p]),
       position_ids: new ort.Tensor('int64', input.positionIds, [b, p]),
       attention_mask: new ort.Tensor('bool', mask, [b, 1, p, t]),
+      ...(window === null ? {} : { sliding_mask: new ort.Tensor('bool', attentionMask(keyAttention, b, p, t, window), [b, 1, p, t]) }),
     };
     compiled.forEach((iv, i) => Object.assign(base, interventionFeeds(iv, i, this.pointsByName.get(iv.hook) as HookPoint, this.concreteShape(iv.hook, b, p, t), info)));
     for (let L = 0; L < this.config.nLayers && useCache; L++) {

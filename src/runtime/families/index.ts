@@ -4,7 +4,7 @@ import type { FamilyName } from '../hooks.js';
 import type { ForwardContext } from '../forward-context.js';
 import { gpt2 } from './gpt2.js';
 import { llama } from './llama.js';
-import type { ArchConfig, Family, WeightSpec } from './types.js';
+import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
 
 /** A family with its config already read: what the runtime works with. */
 export interface BoundFamily {
@@ -13,6 +13,7 @@ export interface BoundFamily {
   readonly ignoredKeys: readonly RegExp[];
   weightSpecs(available: ReadonlySet<string>): WeightSpec[];
   forward(ctx: ForwardContext): void;
+  unembedding(available: ReadonlySet<string>): Unembedding;
 }
 
 interface FamilyEntry {
@@ -33,6 +34,7 @@ function entry<C extends ArchConfig>(f: Family<C>): FamilyEntry {
         ignoredKeys: f.ignoredKeys,
         weightSpecs: (available) => f.weightSpecs(config, available),
         forward: (ctx) => f.forward(ctx, config),
+        unembedding: (available) => f.unembedding(config, available),
       };
     },
   };
@@ -51,4 +53,4 @@ export function openFamily(raw: Readonly<Record<string, unknown>>, configPath: s
   return family.open(raw, configPath);
 }
 
-export type { ArchConfig, Family, WeightSpec } from './types.js';
+export type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';

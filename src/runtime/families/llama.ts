@@ -1,19 +1,19 @@
 /**
- * Llama (Touvron et al. 2023) and its close relatives — Mistral, Qwen2 (q/k/v bias), TinyLlama,
- * SmolLM: rotary positions, pre-RMSNorm blocks, SwiGLU MLP, grouped-query attention, tied or
- * untied embeddings. Checkpoint names are Hugging Face's LlamaForCausalLM; projections are
- * nn.Linear weights stored [out, in] and cached transposed.
+ * Llama (Touvron et al. 2023) and its close relatives — Mistral (sliding window), Qwen2 (q/k/v
+ * bias), Qwen3 (per-head q/k RMSNorm before rotary, head_dim from config), TinyLlama, SmolLM:
+ * rotary positions, pre-RMSNorm blocks, SwiGLU MLP, grouped-query attention, tied or untied
+ * embeddings. Checkpoint names are Hugging Face's LlamaForCausalLM; projections are nn.Linear
+ * weights stored [out, in] and cached transposed.
  */
 import { ModelFormatError, describeValue } from '../../errors.js';
+import { embed, head, transformerBlock } from '../block.js';
+import type { BlockNorm, BlockSpec } from '../block.js';
 import type { ForwardContext } from '../forward-context.js';
-import { hookName } from '../hooks.js';
-import { affine, applyRotary, attention, geluTanh, linear, mergeHeads, rmsNormalize, ropeInverseFrequencies, rotaryTables, silu, splitHeads } from '../layers.js';
-import { unembed } from '../unembed.js';
-import type { RotaryTables } from '../layers.js';
-import { readActivation, readBool, readInt, readNumber } from './config-fields.js';
-import type { ArchConfig, Family, WeightSpec } from './types.js';
-
-type LlamaActivation = 'silu' | 'gelu_tanh';
+import { ropeInverseFrequencies, rotaryTables } from '../layers.js';
+import type { Activation, RotaryTables } from '../layers.js';
+import { HF_ACTIVATIONS, readActivation, readBool, readInt, readLayerTypes, readNumber, readSlidingWindow } from './config-fields.js';
+import type { LayerType } from './config-fields.js';
+import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
 
 export interface LlamaConfig extends ArchConfig {
   readonly family: 'llama';
@@ -21,22 +21,23 @@ export interface LlamaConfig extends ArchConfig {
   readonly ropeTheta: number;
   /** rotaryDim/2 inverse frequencies, after any rope_scaling. */
   readonly invFreq: Float64Array;
-  readonly activation: LlamaActivation;
+  readonly activation: Activation;
   readonly tiedEmbeddings: boolean;
+  /** Qwen3: per-head RMSNorm (plain weight) of queries and keys before rotary. */
+  readonly qkNorm: boolean;
+  readonly layerTypes: readonly LayerType[];
 }
 
 /** Head dimensions of released models are 64 to 256; anything past this is a damaged config. */
-const MAX_HEAD_DIM = 8192;
-
-const ACTIVATIONS: Record<string, LlamaActivation> = { silu: 'silu', swish: 'silu', gelu_pytorch_tanh: 'gelu_tanh' };
+export const MAX_HEAD_DIM = 8192;
 
 /**
  * Inverse frequencies with rope_scaling applied. Supported: none/"default", "linear" (positions
  * divided by factor), and "llama3" (Llama 3.1's frequency-dependent rescaling, as in Hugging
  * Face's _compute_llama3_parameters).
  */
-function scaledInverseFrequencies(raw: Readonly<Record<string, unknown>>, path: string, dHead: number, theta: number): Float64Array {
-  const base = ropeInverseFrequencies(dHead, theta);
+export function scaledInverseFrequencies(raw: Readonly<Record<string, unknown>>, path: string, rotaryDim: number, theta: number): Float64Array {
+  const base = ropeInverseFrequencies(rotaryDim, theta);
   const scaling = raw.rope_scaling as Record<string, unknown> | null | undefined;
   if (scaling === undefined || scaling === null) return base;
   const type = scaling.rope_type ?? scaling.type;
@@ -60,8 +61,8 @@ function scaledInverseFrequencies(raw: Readonly<Record<string, unknown>>, path: 
   throw new ModelFormatError(`${path}: rope_scaling type ${describeValue(type)} is not supported`, 'interp supports rope_scaling "linear" and "llama3" (or none)');
 }
 
-function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): LlamaConfig {
-  const dModel = readInt(raw, path, ['hidden_size']);
+/** Heads and head dimension, checked: GQA divisibility, an even head_dim below MAX_HEAD_DIM. */
+export function readHeads(raw: Readonly<Record<string, unknown>>, path: string, dModel: number): { nHeads: number; nKvHeads: number; dHead: number } {
   const nHeads = readInt(raw, path, ['num_attention_heads']);
   const nKvHeads = readInt(raw, path, ['num_key_value_heads'], nHeads);
   if (nHeads % nKvHeads !== 0) {
@@ -71,16 +72,42 @@ function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): Llam
   if (!Number.isInteger(dHead) || dHead % 2 !== 0) {
     throw new ModelFormatError(`${path}: head dimension ${dHead} must be an even integer`, 'set head_dim in config.json');
   }
-  // The rotary tables below have dHead/2 entries: a damaged hidden_size must not size them.
+  // The rotary tables have dHead/2 entries: a damaged hidden_size must not size them.
   if (dHead > MAX_HEAD_DIM) {
     throw new ModelFormatError(`${path}: head dimension ${dHead} (hidden_size / num_attention_heads, or head_dim) is above ${MAX_HEAD_DIM}, wider than any released model's`, 'check hidden_size, num_attention_heads and head_dim in config.json');
   }
+  return { nHeads, nKvHeads, dHead };
+}
+
+/**
+ * Which layers slide, when config.json has no `layer_types`: Mistral slides on every layer when
+ * it has a window; Qwen2/Qwen3 only with use_sliding_window, on layers ≥ max_window_layers (as
+ * transformers' configuration_qwen2.py / configuration_qwen3.py derive layer_types).
+ */
+function defaultLayerType(raw: Readonly<Record<string, unknown>>, window: number | null, nLayers: number): (i: number) => LayerType {
+  if (window === null) return () => 'full_attention';
+  const modelType = String(raw.model_type);
+  if (modelType === 'qwen2' || modelType === 'qwen3') {
+    if (raw.use_sliding_window !== true) return () => 'full_attention';
+    const from = typeof raw.max_window_layers === 'number' ? raw.max_window_layers : nLayers;
+    return (i) => (i >= from ? 'sliding_attention' : 'full_attention');
+  }
+  return () => 'sliding_attention';
+}
+
+function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): LlamaConfig {
+  const dModel = readInt(raw, path, ['hidden_size']);
+  const { nHeads, nKvHeads, dHead } = readHeads(raw, path, dModel);
+  const nLayers = readInt(raw, path, ['num_hidden_layers']);
   const ropeTheta = readNumber(raw, path, ['rope_theta'], 10000);
-  const window = raw.sliding_window;
+  const window = readSlidingWindow(raw, path);
+  const layerTypes = readLayerTypes(raw, path, nLayers, defaultLayerType(raw, window, nLayers));
+  const slides = layerTypes.includes('sliding_attention');
+  if (slides && window === null) throw new ModelFormatError(`${path}: "layer_types" has sliding layers but "sliding_window" is not set`, 'give sliding_window (in tokens) in config.json');
   return {
     family: 'llama',
     modelType: String(raw.model_type),
-    nLayers: readInt(raw, path, ['num_hidden_layers']),
+    nLayers,
     dModel,
     nHeads,
     nKvHeads,
@@ -91,10 +118,12 @@ function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): Llam
     rmsEps: readNumber(raw, path, ['rms_norm_eps'], 1e-6),
     ropeTheta,
     invFreq: scaledInverseFrequencies(raw, path, dHead, ropeTheta),
-    activation: readActivation(raw, path, 'hidden_act', ACTIVATIONS, 'silu'),
+    activation: readActivation(raw, path, 'hidden_act', HF_ACTIVATIONS, 'silu'),
     tiedEmbeddings: readBool(raw, path, 'tie_word_embeddings', false),
-    slidingWindow: typeof window === 'number' && raw.use_sliding_window !== false ? window : null,
-    features: new Set(['rotary', 'gated_mlp', 'sequential_block']),
+    qkNorm: String(raw.model_type) === 'qwen3',
+    layerTypes,
+    slidingWindow: slides ? window : null,
+    features: new Set(['rotary', 'gated_mlp', 'sequential_block', ...(String(raw.model_type) === 'qwen3' ? ['qk_norm' as const] : [])]),
   };
 }
 
@@ -114,6 +143,7 @@ function weightSpecs(c: LlamaConfig, available: ReadonlySet<string>): WeightSpec
       linearW(`${a}.k_proj.weight`, kv * dh, d), ...bias(`${a}.k_proj.bias`, kv * dh),
       linearW(`${a}.v_proj.weight`, kv * dh, d), ...bias(`${a}.v_proj.bias`, kv * dh),
       linearW(`${a}.o_proj.weight`, d, h * dh), ...bias(`${a}.o_proj.bias`, d),
+      ...(c.qkNorm ? [asIs(`${a}.q_norm.weight`, [dh]), asIs(`${a}.k_norm.weight`, [dh])] : []),
       asIs(`model.layers.${i}.post_attention_layernorm.weight`, [d]),
       linearW(`${f}.gate_proj.weight`, m, d), ...bias(`${f}.gate_proj.bias`, m),
       linearW(`${f}.up_proj.weight`, m, d), ...bias(`${f}.up_proj.bias`, m),
@@ -126,57 +156,51 @@ function weightSpecs(c: LlamaConfig, available: ReadonlySet<string>): WeightSpec
   return specs;
 }
 
-function activate(ctx: ForwardContext, c: LlamaConfig, x: string): string {
-  switch (c.activation) {
-    case 'silu': return silu(ctx.g, x);
-    case 'gelu_tanh': return geluTanh(ctx.g, x);
-  }
-}
-
-/** One block: resid_pre → attention branch → resid_mid → gated MLP branch → resid_post. */
-function block(ctx: ForwardContext, c: LlamaConfig, rope: RotaryTables, L: number, residPre: string): string {
-  const { g } = ctx;
+function block(c: LlamaConfig, rope: RotaryTables, L: number): BlockSpec {
   const a = `model.layers.${L}.self_attn`;
   const f = `model.layers.${L}.mlp`;
-  const x = ctx.hook(hookName('blocks.{L}.hook_resid_pre', L), residPre);
+  const rms = (weight: string): BlockNorm => ({ kind: 'rms', eps: c.rmsEps, weight });
+  const lin = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias` });
+  return {
+    layer: L,
+    ln1: rms(`model.layers.${L}.input_layernorm.weight`),
+    attn: {
+      nHeads: c.nHeads, nKvHeads: c.nKvHeads, dHead: c.dHead,
+      qkv: { kind: 'separate', q: lin(`${a}.q_proj`), k: lin(`${a}.k_proj`), v: lin(`${a}.v_proj`) },
+      out: lin(`${a}.o_proj`),
+      qkNorm: c.qkNorm ? { q: rms(`${a}.q_norm.weight`), k: rms(`${a}.k_norm.weight`) } : null,
+      rotary: rope,
+      scoreDivisor: Math.sqrt(c.dHead),
+      softcap: null,
+      window: c.layerTypes[L] === 'sliding_attention' ? 'sliding' : 'full',
+    },
+    ln1Post: null,
+    ln2: rms(`model.layers.${L}.post_attention_layernorm.weight`),
+    mlp: { kind: 'gated', gate: lin(`${f}.gate_proj`), up: lin(`${f}.up_proj`), down: lin(`${f}.down_proj`), act: c.activation },
+    ln2Post: null,
+    parallel: false,
+  };
+}
 
-  const n1 = ctx.hook(hookName('blocks.{L}.ln1.hook_normalized', L), rmsNormalize(g, x, c.rmsEps));
-  const attnIn = affine(ctx, n1, `model.layers.${L}.input_layernorm.weight`);
-  const q = ctx.hook(hookName('blocks.{L}.attn.hook_q', L), splitHeads(g, linear(ctx, attnIn, `${a}.q_proj.weight`, `${a}.q_proj.bias`), c.nHeads, c.dHead));
-  const k = ctx.hook(hookName('blocks.{L}.attn.hook_k', L), splitHeads(g, linear(ctx, attnIn, `${a}.k_proj.weight`, `${a}.k_proj.bias`), c.nKvHeads, c.dHead));
-  const v = ctx.hook(hookName('blocks.{L}.attn.hook_v', L), splitHeads(g, linear(ctx, attnIn, `${a}.v_proj.weight`, `${a}.v_proj.bias`), c.nKvHeads, c.dHead));
-  const rq = ctx.hook(hookName('blocks.{L}.attn.hook_rot_q', L), applyRotary(g, q, rope, c.dHead));
-  const rk = ctx.hook(hookName('blocks.{L}.attn.hook_rot_k', L), applyRotary(g, k, rope, c.dHead));
-  const z = attention(ctx, rq, rk, v, { layer: L, nHeads: c.nHeads, nKvHeads: c.nKvHeads, dHead: c.dHead });
-  const attnOut = ctx.hook(hookName('blocks.{L}.hook_attn_out', L), linear(ctx, mergeHeads(g, z), `${a}.o_proj.weight`, `${a}.o_proj.bias`));
-  const mid = ctx.hook(hookName('blocks.{L}.hook_resid_mid', L), g.node('Add', [x, attnOut]));
-
-  const n2 = ctx.hook(hookName('blocks.{L}.ln2.hook_normalized', L), rmsNormalize(g, mid, c.rmsEps));
-  const mlpIn = affine(ctx, n2, `model.layers.${L}.post_attention_layernorm.weight`);
-  const gate = ctx.hook(hookName('blocks.{L}.mlp.hook_pre', L), linear(ctx, mlpIn, `${f}.gate_proj.weight`, `${f}.gate_proj.bias`));
-  const up = ctx.hook(hookName('blocks.{L}.mlp.hook_pre_linear', L), linear(ctx, mlpIn, `${f}.up_proj.weight`, `${f}.up_proj.bias`));
-  const post = ctx.hook(hookName('blocks.{L}.mlp.hook_post', L), g.node('Mul', [activate(ctx, c, gate), up]));
-  const mlpOut = ctx.hook(hookName('blocks.{L}.hook_mlp_out', L), linear(ctx, post, `${f}.down_proj.weight`, `${f}.down_proj.bias`));
-  return ctx.hook(hookName('blocks.{L}.hook_resid_post', L), g.node('Add', [mid, mlpOut]));
+function unembedding(_c: LlamaConfig, available: ReadonlySet<string>): Unembedding {
+  return { normWeight: 'model.norm.weight', normUnitOffset: false, unembed: available.has('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight' };
 }
 
 function forward(ctx: ForwardContext, c: LlamaConfig): void {
-  const { g } = ctx;
-  const rope = rotaryTables(g, ctx.inputs.positions, c.invFreq);
-  let resid = ctx.hook(hookName('hook_embed'), g.node('Gather', [ctx.w('model.embed_tokens.weight'), ctx.inputs.ids], { axis: { int: 0 } }));
-  for (let L = 0; L < c.nLayers; L++) resid = block(ctx, c, rope, L, resid);
-  const normalized = ctx.hook(hookName('ln_final.hook_normalized'), rmsNormalize(g, resid, c.rmsEps));
-  const final = affine(ctx, normalized, 'model.norm.weight');
-  const head = ctx.hasWeight('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight';
-  ctx.hook(hookName('logits'), unembed(ctx, final, head, c.dModel, c.vocabSize));
+  const rope = rotaryTables(ctx.g, ctx.inputs.positions, c.invFreq);
+  let resid = embed(ctx, 'model.embed_tokens.weight');
+  for (let L = 0; L < c.nLayers; L++) resid = transformerBlock(ctx, resid, block(c, rope, L));
+  const unembed = ctx.hasWeight('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight';
+  head(ctx, resid, { norm: { kind: 'rms', eps: c.rmsEps, weight: 'model.norm.weight' }, unembed, dModel: c.dModel, vocabSize: c.vocabSize, softcap: null });
 }
 
 export const llama: Family<LlamaConfig> = {
   name: 'llama',
-  modelTypes: ['llama', 'mistral', 'qwen2'],
+  modelTypes: ['llama', 'mistral', 'qwen2', 'qwen3'],
   parseConfig,
   weightSpecs,
   // Rotary frequency buffers that older checkpoints store; recomputed from the config instead.
   ignoredKeys: [/rotary_emb\.inv_freq$/],
   forward,
+  unembedding,
 };

@@ -22,8 +22,18 @@ export interface ArchConfig {
   /** Longest context the model was trained for. */
   readonly nCtx: number;
   readonly features: ReadonlySet<ArchFeature>;
-  /** Sliding attention window in tokens (Mistral), or null for full causal attention. */
+  /** Sliding attention window in tokens on the layers that use one (Mistral, Gemma 2/3), or null when every layer attends fully. */
   readonly slidingWindow: number | null;
+}
+
+/** The weights that map the last residual stream to logits, by interp weight name. */
+export interface Unembedding {
+  /** The final norm's weight g (the logit effect of a direction v is W_U (g ⊙ v)). */
+  readonly normWeight: string;
+  /** The norm multiplies by (1 + g) (Gemma's RMSNorm). */
+  readonly normUnitOffset: boolean;
+  /** W_U stored [V, d]: lm_head, or the tied input embedding. */
+  readonly unembed: string;
 }
 
 /** One checkpoint tensor the family needs. */
@@ -53,4 +63,6 @@ export interface Family<C extends ArchConfig = ArchConfig> {
   readonly ignoredKeys: readonly RegExp[];
   /** Builds embed → blocks → final norm → logits, calling ctx.hook where each value is made. */
   forward(ctx: ForwardContext, config: C): void;
+  /** The final norm and unembedding weights, given the checkpoint's keys (tied or untied). */
+  unembedding(config: C, available: ReadonlySet<string>): Unembedding;
 }
