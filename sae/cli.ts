@@ -60,7 +60,7 @@ export const DEFAULT_EXPANSION = 32;
 /** A capture hook from a full or short name (`resid_post.1`). */
 export function captureHook(capture: Capture, name: string): string {
   if (capture.hooks.some((h) => h.name === name)) return name;
-  const all = listHookPoints({ nLayers: 512, features: new Set(['absolute_positions', 'rotary', 'gated_mlp', 'sequential_block']) });
+  const all = listHookPoints({ nLayers: 512, features: new Set(['absolute_positions', 'rotary', 'gated_mlp', 'sequential_block', 'post_norms', 'qk_norm', 'embed_scale']) });
   let full = name;
   try {
     full = resolveHook(all, name).name;

@@ -7,7 +7,7 @@ import type { CommandSpec } from './command.js';
 
 async function run(flags: { model: string; json?: boolean; download?: boolean }): Promise<void> {
   const model = await HookedTransformer.load(flags.model, { download: flags.download });
-  const rows = model.hookPoints.map((p) => ({ name: p.name, shape: hookDims(p, model.config), where: p.spec.where }));
+  const rows = model.hookPoints.map((p) => ({ name: p.name, shape: hookDims(p, model.config), where: p.where }));
   await model.dispose();
   if (flags.json) {
     printJson({ model: model.source.dir, family: model.family.name, hooks: rows });

@@ -2,7 +2,9 @@
 import { ModelFormatError } from '../../errors.js';
 import type { FamilyName } from '../hooks.js';
 import type { ForwardContext } from '../forward-context.js';
+import { gemma } from './gemma.js';
 import { gpt2 } from './gpt2.js';
+import { gptNeox } from './gpt_neox.js';
 import { llama } from './llama.js';
 import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
 
@@ -40,7 +42,7 @@ function entry<C extends ArchConfig>(f: Family<C>): FamilyEntry {
   };
 }
 
-export const FAMILIES: readonly FamilyEntry[] = [entry(gpt2), entry(llama)];
+export const FAMILIES: readonly FamilyEntry[] = [entry(gpt2), entry(llama), entry(gptNeox), entry(gemma)];
 
 /** Reads config.json for the family of its model_type, or fails listing the supported types. */
 export function openFamily(raw: Readonly<Record<string, unknown>>, configPath: string): BoundFamily {
