@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logitEffects, openUnembedding } from '../../sae/dashboard-logits.js';
 import type { Sae } from '../../sae/sae.js';
+import { openSafetensors } from '../../src/model/index.js';
 import { writeRandomModel, type RandomModel } from '../helpers/checkpoints.js';
+import { fixture } from '../helpers/fixtures.js';
 
 const D = 16;
 const V = 12;
@@ -57,6 +59,25 @@ describe('logitEffects', () => {
       }
     });
   }
+
+  const gemma = fixture('gemma2-tiny');
+  it.skipIf(gemma === null)('multiplies by (1 + g) for Gemma\'s RMSNorm and reads the tied embedding (gemma2-tiny)', async () => {
+    const model = await openUnembedding(gemma as string);
+    const weights = openSafetensors(`${gemma}/model.safetensors`);
+    const g = weights.readF32('model.norm.weight');
+    const W_U = weights.readF32('model.embed_tokens.weight');
+    const d = 64;
+    const s = sae(d);
+    const e = logitEffects(model, s, [2], 3)?.get(2);
+    const want = Array.from({ length: 512 }, (_, v) => {
+      let acc = 0;
+      for (let j = 0; j < d; j++) acc += W_U[v * d + j] * (1 + g[j]) * s.weights.W_dec[2 * d + j];
+      return acc;
+    });
+    const top = want.map((value, v) => ({ v, value })).sort((a, b) => b.value - a.value).slice(0, 3);
+    expect(e?.positive.map((t) => t.tokenId)).toEqual(top.map((t) => t.v));
+    e?.positive.forEach((t) => expect(t.value).toBeCloseTo(want[t.tokenId], 4));
+  });
 
   it('gives nothing for an SAE whose width is not d_model', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'interp-logits-'));
