@@ -1,6 +1,7 @@
 /**
  * Llama (Touvron et al. 2023) and its close relatives — Mistral (sliding window), Qwen2 (q/k/v
- * bias), Qwen3 (per-head q/k RMSNorm before rotary, head_dim from config), TinyLlama, SmolLM:
+ * bias), Qwen3 (per-head q/k RMSNorm before rotary, head_dim from config), Phi-3 (fused qkv_proj
+ * and gate_up_proj, optional partial rotary), TinyLlama, SmolLM:
  * rotary positions, pre-RMSNorm blocks, SwiGLU MLP, grouped-query attention, tied or untied
  * embeddings. Checkpoint names are Hugging Face's LlamaForCausalLM; projections are nn.Linear
  * weights stored [out, in] and cached transposed.
@@ -25,6 +26,8 @@ export interface LlamaConfig extends ArchConfig {
   readonly tiedEmbeddings: boolean;
   /** Qwen3: per-head RMSNorm (plain weight) of queries and keys before rotary. */
   readonly qkNorm: boolean;
+  /** Phi-3: q/k/v in one qkv_proj ([q | k | v] rows) and gate/up in one gate_up_proj ([gate | up] rows). */
+  readonly fused: boolean;
   readonly layerTypes: readonly LayerType[];
 }
 
@@ -100,6 +103,12 @@ function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): Llam
   const { nHeads, nKvHeads, dHead } = readHeads(raw, path, dModel);
   const nLayers = readInt(raw, path, ['num_hidden_layers']);
   const ropeTheta = readNumber(raw, path, ['rope_theta'], 10000);
+  // Phi-3/Phi-4 rotate only the first partial_rotary_factor of each head (transformers' _compute_default_rope_parameters).
+  const factor = readNumber(raw, path, ['partial_rotary_factor'], 1);
+  const rotaryDim = Math.floor(dHead * factor);
+  if (!(factor > 0 && factor <= 1) || rotaryDim < 2 || rotaryDim % 2 !== 0) {
+    throw new ModelFormatError(`${path}: "partial_rotary_factor" ${describeValue(raw.partial_rotary_factor)} of head dimension ${dHead} must be in (0, 1] and give an even number of rotary dims`, 'fix config.json');
+  }
   const window = readSlidingWindow(raw, path);
   const layerTypes = readLayerTypes(raw, path, nLayers, defaultLayerType(raw, window, nLayers));
   const slides = layerTypes.includes('sliding_attention');
@@ -117,10 +126,11 @@ function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): Llam
     nCtx: readInt(raw, path, ['max_position_embeddings'], 2048),
     rmsEps: readNumber(raw, path, ['rms_norm_eps'], 1e-6),
     ropeTheta,
-    invFreq: scaledInverseFrequencies(raw, path, dHead, ropeTheta),
+    invFreq: scaledInverseFrequencies(raw, path, rotaryDim, ropeTheta),
     activation: readActivation(raw, path, 'hidden_act', HF_ACTIVATIONS, 'silu'),
     tiedEmbeddings: readBool(raw, path, 'tie_word_embeddings', false),
     qkNorm: String(raw.model_type) === 'qwen3',
+    fused: String(raw.model_type) === 'phi3',
     layerTypes,
     slidingWindow: slides ? window : null,
     features: new Set(['rotary', 'gated_mlp', 'sequential_block', ...(String(raw.model_type) === 'qwen3' ? ['qk_norm' as const] : [])]),
@@ -137,16 +147,23 @@ function weightSpecs(c: LlamaConfig, available: ReadonlySet<string>): WeightSpec
   for (let i = 0; i < c.nLayers; i++) {
     const a = `model.layers.${i}.self_attn`;
     const f = `model.layers.${i}.mlp`;
+    const qkv = c.fused
+      ? [linearW(`${a}.qkv_proj.weight`, (h + 2 * kv) * dh, d), ...bias(`${a}.qkv_proj.bias`, (h + 2 * kv) * dh)]
+      : [
+        linearW(`${a}.q_proj.weight`, h * dh, d), ...bias(`${a}.q_proj.bias`, h * dh),
+        linearW(`${a}.k_proj.weight`, kv * dh, d), ...bias(`${a}.k_proj.bias`, kv * dh),
+        linearW(`${a}.v_proj.weight`, kv * dh, d), ...bias(`${a}.v_proj.bias`, kv * dh),
+      ];
+    const gateUp = c.fused
+      ? [linearW(`${f}.gate_up_proj.weight`, 2 * m, d)]
+      : [linearW(`${f}.gate_proj.weight`, m, d), ...bias(`${f}.gate_proj.bias`, m), linearW(`${f}.up_proj.weight`, m, d), ...bias(`${f}.up_proj.bias`, m)];
     specs.push(
       asIs(`model.layers.${i}.input_layernorm.weight`, [d]),
-      linearW(`${a}.q_proj.weight`, h * dh, d), ...bias(`${a}.q_proj.bias`, h * dh),
-      linearW(`${a}.k_proj.weight`, kv * dh, d), ...bias(`${a}.k_proj.bias`, kv * dh),
-      linearW(`${a}.v_proj.weight`, kv * dh, d), ...bias(`${a}.v_proj.bias`, kv * dh),
+      ...qkv,
       linearW(`${a}.o_proj.weight`, d, h * dh), ...bias(`${a}.o_proj.bias`, d),
       ...(c.qkNorm ? [asIs(`${a}.q_norm.weight`, [dh]), asIs(`${a}.k_norm.weight`, [dh])] : []),
       asIs(`model.layers.${i}.post_attention_layernorm.weight`, [d]),
-      linearW(`${f}.gate_proj.weight`, m, d), ...bias(`${f}.gate_proj.bias`, m),
-      linearW(`${f}.up_proj.weight`, m, d), ...bias(`${f}.up_proj.bias`, m),
+      ...gateUp,
       linearW(`${f}.down_proj.weight`, d, m), ...bias(`${f}.down_proj.bias`, d),
     );
   }
@@ -166,7 +183,7 @@ function block(c: LlamaConfig, rope: RotaryTables, L: number): BlockSpec {
     ln1: rms(`model.layers.${L}.input_layernorm.weight`),
     attn: {
       nHeads: c.nHeads, nKvHeads: c.nKvHeads, dHead: c.dHead,
-      qkv: { kind: 'separate', q: lin(`${a}.q_proj`), k: lin(`${a}.k_proj`), v: lin(`${a}.v_proj`) },
+      qkv: c.fused ? { kind: 'fused_blocks', qkv: lin(`${a}.qkv_proj`) } : { kind: 'separate', q: lin(`${a}.q_proj`), k: lin(`${a}.k_proj`), v: lin(`${a}.v_proj`) },
       out: lin(`${a}.o_proj`),
       qkNorm: c.qkNorm ? { q: rms(`${a}.q_norm.weight`), k: rms(`${a}.k_norm.weight`) } : null,
       rotary: rope,
@@ -176,7 +193,9 @@ function block(c: LlamaConfig, rope: RotaryTables, L: number): BlockSpec {
     },
     ln1Post: null,
     ln2: rms(`model.layers.${L}.post_attention_layernorm.weight`),
-    mlp: { kind: 'gated', gate: lin(`${f}.gate_proj`), up: lin(`${f}.up_proj`), down: lin(`${f}.down_proj`), act: c.activation },
+    mlp: c.fused
+      ? { kind: 'fused_gate_up', gateUp: lin(`${f}.gate_up_proj`), dMlp: c.dMlp, down: lin(`${f}.down_proj`), act: c.activation }
+      : { kind: 'gated', gate: lin(`${f}.gate_proj`), up: lin(`${f}.up_proj`), down: lin(`${f}.down_proj`), act: c.activation },
     ln2Post: null,
     parallel: false,
   };
@@ -196,7 +215,7 @@ function forward(ctx: ForwardContext, c: LlamaConfig): void {
 
 export const llama: Family<LlamaConfig> = {
   name: 'llama',
-  modelTypes: ['llama', 'mistral', 'qwen2', 'qwen3'],
+  modelTypes: ['llama', 'mistral', 'qwen2', 'qwen3', 'phi3'],
   parseConfig,
   weightSpecs,
   // Rotary frequency buffers that older checkpoints store; recomputed from the config instead.
