@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UnknownHookError, UsageError } from '../src/errors.js';
-import { HOOKS, resolveHook, type HookPoint } from '../src/runtime/hooks.js';
+import { HOOKS, resolveHook, type HookPoint } from '../src/hooks.js';
 import { MANIFEST_FILE, type Capture, type LabelValue } from '../src/store/index.js';
 
 /** A class value as the label column holds it. */

@@ -12,7 +12,7 @@ import { parseNumberFlag } from '../src/cli/options.js';
 import { progressBar } from '../src/cli/progress.js';
 import { UsageError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/model/index.js';
-import { listHookPoints, resolveHook } from '../src/runtime/hooks.js';
+import { listHookPoints, resolveHook } from '../src/hooks.js';
 import { openCapture, type Capture } from '../src/store/index.js';
 import { versions } from '../src/versions.js';
 import { DEFAULT_TRAINING_TOKENS, SAE_VARIANTS, type SaeVariant } from './config.js';

@@ -6,7 +6,7 @@
  * Vocabulary: b = batch, p = positions (query positions), t = key positions (past + p),
  * d = d_model, h = attention heads, kv = key/value heads, dh = d_head, m = d_mlp, V = vocab.
  */
-import { UnknownHookError } from '../errors.js';
+import { UnknownHookError } from './errors.js';
 
 /** Model families that the runtime builds. */
 export type FamilyName = 'gpt2' | 'llama' | 'gpt_neox' | 'gemma';

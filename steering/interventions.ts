@@ -17,7 +17,7 @@
  */
 import { UsageError } from '../src/errors.js';
 import { phasePositions } from '../src/runtime/generate.js';
-import { hookName } from '../src/runtime/hooks.js';
+import { hookName } from '../src/hooks.js';
 import type { HookFunction, Intervention, PositionSelector } from '../src/runtime/interventions.js';
 import type { HookedTransformer } from '../src/runtime/model.js';
 import { encodeReference } from '../sae/index.js';

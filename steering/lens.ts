@@ -8,7 +8,7 @@
  * residual are subtracted, which removes the final norm's bias (GPT-2) and leaves W_U·norm(v̂).
  * Vocabulary: d = d_model, V = vocabulary.
  */
-import { hookName } from '../src/runtime/hooks.js';
+import { hookName } from '../src/hooks.js';
 import type { HookedTransformer } from '../src/runtime/model.js';
 import { vectorNorm } from './vector.js';
 
@@ -35,7 +35,7 @@ export async function logitLens(model: HookedTransformer, vector: Float32Array, 
   const zero = await run(new Float32Array(d));
   const effect = Float32Array.from(withV, (x, i) => x - zero[i]);
   const order = Array.from(effect.keys()).sort((a, b) => effect[b] - effect[a]);
-  const token = (id: number): LensToken => ({ id, token: model.source.tokenizer?.decode([id]) ?? String(id), logit: effect[id] });
+  const token = (id: number): LensToken => ({ id, token: model.source.tokenizer?.tokenDisplay(id) ?? String(id), logit: effect[id] });
   return { top: order.slice(0, k).map(token), bottom: order.slice(-k).reverse().map(token) };
 }
 

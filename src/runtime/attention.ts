@@ -9,7 +9,7 @@
  * h = heads, kv = key/value heads, dh = d_head.
  */
 import type { ForwardContext } from './forward-context.js';
-import { hookName } from './hooks.js';
+import { hookName } from '../hooks.js';
 import { applyRotary, linear, mergeHeads, norm, softcap, splitHeads } from './layers.js';
 import type { LinearSpec, NormSpec, RotaryTables } from './layers.js';
 

@@ -13,7 +13,7 @@
 import { attention } from './attention.js';
 import type { AttentionSpec } from './attention.js';
 import type { ForwardContext } from './forward-context.js';
-import { hookName } from './hooks.js';
+import { hookName } from '../hooks.js';
 import { activate, linear, norm, softcap } from './layers.js';
 import type { Activation, LinearSpec, NormSpec } from './layers.js';
 import { unembed } from './unembed.js';

@@ -11,7 +11,7 @@ import type { ArchConfig } from './families/types.js';
 import type { ForwardContext } from './forward-context.js';
 import type { Dim, ElemType } from './onnx/graph.js';
 import { GraphBuilder } from './onnx/graph.js';
-import type { HookPoint, ShapeDim } from './hooks.js';
+import type { HookPoint, ShapeDim } from '../hooks.js';
 import type { WeightCache } from './weight-cache.js';
 
 /** An intervention as the graph sees it; its tensors are graph inputs named `iv<i>.<part>`. */

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { ShapeMismatchError, UsageError } from '../errors.js';
 import type { GraphIntervention } from './build.js';
-import type { HookPoint } from './hooks.js';
+import type { HookPoint } from '../hooks.js';
 import type { HostTensor } from './tensor.js';
 
 /** Which (row, absolute position) pairs an intervention touches. */

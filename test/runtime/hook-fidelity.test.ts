@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../../src/errors.js';
 import { openFamily } from '../../src/runtime/families/index.js';
-import { getActName } from '../../src/runtime/hooks.js';
+import { getActName } from '../../src/hooks.js';
 import { HookedTransformer } from '../../src/runtime/model.js';
 import { writeRandomModel } from '../helpers/checkpoints.js';
 import { isolateCache } from '../helpers/fixtures.js';

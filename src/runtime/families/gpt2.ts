@@ -7,7 +7,7 @@ import { ModelFormatError } from '../../errors.js';
 import { embed, head, transformerBlock } from '../block.js';
 import type { BlockNorm, BlockSpec } from '../block.js';
 import type { ForwardContext } from '../forward-context.js';
-import { hookName } from '../hooks.js';
+import { hookName } from '../../hooks.js';
 import type { Activation } from '../layers.js';
 import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
 import { HF_ACTIVATIONS, readActivation, readInt, readNumber } from './config-fields.js';

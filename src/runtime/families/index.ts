@@ -1,6 +1,6 @@
 /** The families the runtime builds, keyed by config.json model_type. Adding one: a file plus one line in FAMILIES. */
 import { ModelFormatError } from '../../errors.js';
-import type { FamilyName } from '../hooks.js';
+import type { FamilyName } from '../../hooks.js';
 import type { ForwardContext } from '../forward-context.js';
 import { gemma } from './gemma.js';
 import { gpt2 } from './gpt2.js';

@@ -3,7 +3,7 @@
  * needs (with shapes), and how to build its forward graph. Family differences live in the family
  * files only; the shared builders in ../layers.ts take options and never test a family name.
  */
-import type { ArchFeature, FamilyName } from '../hooks.js';
+import type { ArchFeature, FamilyName } from '../../hooks.js';
 import type { ForwardContext } from '../forward-context.js';
 
 /** Dimensions every family has, read from config.json. */
