@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../src/model/index.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
 import type { HookedTransformer } from '../src/runtime/model.js';
 import { versions } from '../src/versions.js';
 import { behaviorName } from './behavior.js';

@@ -40,8 +40,16 @@ export interface Tokenizer {
   encode(text: string): number[];
   /** Decodes ids to text (special tokens skipped when `skipSpecial`). */
   decode(ids: readonly number[], skipSpecial?: boolean): string;
-  /** The token string of one id (e.g. `Ġthe`), or undefined outside the vocabulary. */
+  /** The token string of one id as the vocabulary spells it (e.g. `Ġthe`, `▁the`), or undefined outside the vocabulary. */
   idToToken(id: number): string | undefined;
+  /**
+   * How one token reads on its own, for token strips, tables and capture's token column: the
+   * text it adds in the middle of a text, so a word-start marker shows as a space (`▁the` and
+   * `Ġthe` → " the"). The only place token strings for people are made; see src/model/tokenizer.ts.
+   */
+  tokenDisplay(id: number): string;
+  /** Whether the id is a special added token (BOS, EOS, pad, …): decode(ids, true) skips it, and so do continuations. */
+  isSpecial(id: number): boolean;
   /** Vocabulary size including added tokens. */
   readonly vocabSize: number;
 }

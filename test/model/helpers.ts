@@ -120,3 +120,37 @@ export function wordLevelJson(): Record<string, unknown> {
     model: { type: 'WordLevel', vocab: { '[UNK]': 0, '<s>': 1, the: 2, cat: 3, sat: 4, mat: 5 }, unk_token: '[UNK]' },
   };
 }
+
+/** Which decoder a SentencePiece-style tokenizer.json carries (both are on the hub). */
+export type MetaspaceDecoderForm = 'metaspace' | 'sequence';
+
+/**
+ * A small SentencePiece-style BPE tokenizer.json (Llama's layout): <unk> <s> </s>, 256 byte-fallback
+ * tokens <0x00>…<0xFF> (ids 3…258), then pieces, words marked by "▁". The Metaspace pre-tokenizer
+ * marks spaces (and prepends one, as SentencePiece does). The decoder is either Metaspace's own,
+ * or the Sequence Llama 2 ships (Replace "▁" → " ", ByteFallback, Fuse, Strip the leading space).
+ */
+export function metaspaceBpeJson(form: MetaspaceDecoderForm): Record<string, unknown> {
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+  for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b;
+  const chars = ['▁', 'a', 'd', 'e', 'f', 'h', 'i', 'k', 'l', 'n', 'o', 'r', 's', 't', 'u', 'w', ',', '.'];
+  const merges = ['h e', '▁ he', 'l l', '▁he ll', '▁hell o', '▁ t', '▁t he', 'o r', 'w or', '▁ wor', '▁wor l', '▁worl d', '▁ f', 'o u', 'n d', '▁f ou', '▁fou nd', 'i t', '▁ it', 'o k', '▁ ok'];
+  let id = 259;
+  for (const c of chars) vocab[c] = id++;
+  for (const m of merges) vocab[m.replace(' ', '')] = id++;
+  const decoder = form === 'metaspace'
+    ? { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false }
+    : { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
+    normalizer: null,
+    pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
+    post_processor: null,
+    decoder,
+    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges },
+  };
+}
