@@ -6,6 +6,7 @@
  * covered (CAA #3 skipped it).
  */
 import { UsageError } from '../errors.js';
+import { ContinuationDecoder, continuationText } from '../model/tokenizer.js';
 import type { Intervention, PositionSelector } from './interventions.js';
 import type { HookedTransformer, KvCache } from './model.js';
 
@@ -23,7 +24,7 @@ export interface GenerateOptions {
   readonly seeds?: readonly number[];
   /** Stop a row when it emits an EOS id (default true). */
   readonly stopAtEos?: boolean;
-  /** Stop a row when its generated text contains one of these (the text is cut before it). */
+  /** Stop a row when its text (as `text` below: decoded after the prompt) contains one of these; the text is cut before it. */
   readonly stopStrings?: readonly string[];
   readonly interventions?: readonly Intervention[];
 }
@@ -34,7 +35,11 @@ export interface GeneratedSequence {
   readonly prompt: readonly number[];
   readonly generated: number[];
   readonly stopReason: StopReason;
-  /** Decoded continuation (null without a tokenizer). */
+  /**
+   * The continuation's text, decoded in the context of the prompt (continuationText in
+   * src/model/tokenizer.ts), so it keeps its leading space with SentencePiece tokenizers and
+   * prompt + text reads as the whole; generated special tokens (EOS) are left out. Null without a tokenizer.
+   */
   readonly text: string | null;
 }
 
@@ -59,6 +64,8 @@ export async function generate(model: HookedTransformer, prompts: readonly (read
   const reasons: (StopReason | null)[] = prompts.map(() => null);
   const texts: (string | null)[] = prompts.map(() => null);
   const tokenizer = model.source.tokenizer;
+  // Stop strings are looked for in the same text the result returns, grown one token per step.
+  const decoders = tokenizer && options.stopStrings?.length ? prompts.map((p) => new ContinuationDecoder(tokenizer, p)) : null;
 
   const batch = model.batch(prompts);
   let cache: KvCache | null = null;
@@ -80,8 +87,9 @@ export async function generate(model: HookedTransformer, prompts: readonly (read
       next[r] = BigInt(id);
       active[r] = 1;
       if (eos.has(id)) reasons[r] = 'eos';
-      else if (options.stopStrings?.length && tokenizer) {
-        const text = tokenizer.decode(generated[r], true);
+      else if (decoders && options.stopStrings) {
+        decoders[r].push([id]);
+        const text = decoders[r].text;
         const hit = options.stopStrings.map((s) => text.indexOf(s)).filter((i) => i >= 0);
         if (hit.length) {
           reasons[r] = 'stop_string';
@@ -99,7 +107,7 @@ export async function generate(model: HookedTransformer, prompts: readonly (read
       prompt,
       generated: generated[r],
       stopReason: reasons[r] ?? 'max_tokens',
-      text: texts[r] ?? (tokenizer ? tokenizer.decode(generated[r], true) : null),
+      text: texts[r] ?? (tokenizer ? continuationText(tokenizer, prompt, generated[r]) : null),
     })),
   };
 }

@@ -133,6 +133,21 @@ describe.skipIf(gpt2 === null)('bad model directories', () => {
   });
 });
 
+const storiesHf = fixture('stories260K-hf');
+
+describe.skipIf(storiesHf === null)('interp generate with a SentencePiece tokenizer (stories260K-hf)', () => {
+  const prompt = 'Once upon a time, there was a kid named Tim. One day,';
+
+  it('prints the continuation with its leading space, in --json and as text', () => {
+    const j = runCli(['generate', '--model', storiesHf as string, '--prompt', prompt, '--max-new-tokens', '8', '--json'], env);
+    expect(j.code, j.stderr).toBe(0);
+    expect((JSON.parse(j.stdout) as { text: string }).text).toMatch(/^ he found/);
+    const t = runCli(['generate', '--model', storiesHf as string, '--prompt', prompt, '--max-new-tokens', '8'], env);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/One day, he found/);
+  });
+});
+
 describe('the embedded TinyWorld model', () => {
   const dir = 'datasets/tinyworld/model';
 

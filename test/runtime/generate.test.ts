@@ -81,6 +81,37 @@ describe.skipIf(dir === null)('generation on stories260K', () => {
   });
 });
 
+const storiesHf = fixture('stories260K-hf');
+const TIM = 'Once upon a time, there was a kid named Tim. One day,';
+
+describe.skipIf(storiesHf === null)('continuation text with a SentencePiece tokenizer (stories260K-hf)', () => {
+  let model: HookedTransformer;
+  beforeAll(async () => { model = await HookedTransformer.load(storiesHf as string); });
+  afterAll(async () => { await model.dispose(); });
+
+  it('keeps the leading space: prompt + text reads as the decoded whole', async () => {
+    const prompt = model.encode(TIM);
+    const seq = (await generate(model, [prompt], { maxNewTokens: 12 })).sequences[0];
+    expect(seq.text).toMatch(/^ he found/);
+    const tok = model.source.tokenizer as NonNullable<typeof model.source.tokenizer>;
+    expect(`${TIM}${seq.text}`).toBe(tok.decode([...prompt, ...seq.generated], true));
+  });
+
+  it('looks for stop strings in that same text, leading space included', async () => {
+    const prompt = model.encode(TIM);
+    const free = (await generate(model, [prompt], { maxNewTokens: 24 })).sequences[0];
+    const at = (free.text as string).indexOf(' He');
+    expect(at).toBeGreaterThan(0);
+    const stopped = (await generate(model, [prompt], { maxNewTokens: 24, stopStrings: [' He'] })).sequences[0];
+    expect(stopped.stopReason).toBe('stop_string');
+    expect(stopped.text).toBe((free.text as string).slice(0, at));
+    // " he" is the very first token's text: only visible when the continuation keeps its space.
+    const first = (await generate(model, [prompt], { maxNewTokens: 24, stopStrings: [' he'] })).sequences[0];
+    expect(first.generated).toHaveLength(1);
+    expect(first.text).toBe('');
+  });
+});
+
 describe('stopping', () => {
   it('stops at EOS and at stop strings, cutting the text before the stop string', async () => {
     isolateCache();
