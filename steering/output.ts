@@ -133,7 +133,7 @@ export async function writeSteerOutputs(o: SteerOutputOptions): Promise<SteerOut
   };
   writeFileAtomic(path.join(o.out, 'steer.json'), [Buffer.from(`${JSON.stringify(full)}\n`)]);
   writeFileAtomic(path.join(o.out, 'manifest.json'), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
-  const report = o.report ? await writeSteerReport({ run: path.basename(path.resolve(o.out)), manifest, result: r, cards, model: o.model, ceBudget: o.ceBudget, behavior: o.behavior, monitorThreshold: o.monitorThreshold }, o.reportsDir) : null;
+  const report = o.report ? await writeSteerReport({ run: path.basename(path.resolve(o.out)), manifest, result: r, cards, tokenizer: o.model.source.tokenizer, ceBudget: o.ceBudget, behavior: o.behavior, monitorThreshold: o.monitorThreshold }, o.reportsDir) : null;
   summary.report = report;
   return { summary, text: textSummary(r, report), report };
 }

@@ -8,7 +8,8 @@
  */
 import { callout, columns, details, heatmapFigure, histogramFigure, lineFigure, ReportPage, table, tokenText } from '../src/report/index.js';
 import type { Block, LineSeries } from '../src/report/index.js';
-import type { HookedTransformer } from '../src/runtime/model.js';
+import { continuationPieces } from '../src/model/tokenizer.js';
+import type { Tokenizer } from '../src/model/types.js';
 import { behaviorName } from './behavior.js';
 import type { BehaviorSpec } from './behavior.js';
 import { coefficientName } from './interventions.js';
@@ -23,7 +24,8 @@ export interface SteerReportInput {
   readonly manifest: object;
   readonly result: SteerResult;
   readonly cards: readonly VectorCard[];
-  readonly model: HookedTransformer;
+  /** The model's tokenizer, to show prompts and continuations as text (ids without one). */
+  readonly tokenizer: Tokenizer | null;
   readonly ceBudget: number;
   readonly behavior: BehaviorSpec | null;
   /** Monitor mode's flag threshold, or null when no monitor probe ran. */
@@ -97,18 +99,12 @@ function heatmap(r: SteerResult) {
   });
 }
 
-/** Display text of each token: the decoded prefix difference, so word-level tokenizers keep their spaces. */
-function tokenStrings(model: HookedTransformer, prompt: readonly number[], ids: readonly number[]): string[] {
-  const tok = model.source.tokenizer;
-  if (!tok) return ids.map(String);
-  const out: string[] = [];
-  let prev = tok.decode([...prompt]);
-  for (let i = 0; i < ids.length; i++) {
-    const next = tok.decode([...prompt, ...ids.slice(0, i + 1)]);
-    out.push(next.startsWith(prev) ? next.slice(prev.length) : tok.decode([ids[i]]));
-    prev = next;
-  }
-  return out;
+/**
+ * Display text of each generated token: what it adds after the prompt and the tokens before it
+ * (continuationPieces), so word-start spaces show, SentencePiece's first one included.
+ */
+function tokenStrings(tokenizer: Tokenizer | null, prompt: readonly number[], ids: readonly number[]): string[] {
+  return tokenizer ? continuationPieces(tokenizer, prompt, ids) : ids.map(String);
 }
 
 function sideBySide(input: SteerReportInput, arm: ArmResult): Block[] {
@@ -116,13 +112,13 @@ function sideBySide(input: SteerReportInput, arm: ArmResult): Block[] {
   const res = arm.results[idx];
   const base = input.result.baseline.prompts;
   const klMax = Math.max(1e-6, ...res.prompts.flatMap((p) => Array.from(p.kl)));
-  const tok = input.model.source.tokenizer;
+  const tok = input.tokenizer;
   const blocks: Block[] = [`Coefficient ${coefficientName(res.coeff)}${arm.knee ? ' (the knee)' : ''}. Left: baseline, each token shaded by KL(base ‖ steered) at the position that predicts it. Right: steered, tokens that differ from the baseline at the same index marked. Hover a token for details.`];
   base.slice(0, MAX_PROMPTS_SHOWN).forEach((b, k) => {
     const s = res.prompts[k];
     const promptIds = input.result.prompts[k];
-    const bTok = tokenStrings(input.model, promptIds, b.generated);
-    const sTok = tokenStrings(input.model, promptIds, s.generated);
+    const bTok = tokenStrings(input.tokenizer, promptIds, b.generated);
+    const sTok = tokenStrings(input.tokenizer, promptIds, s.generated);
     const differs = s.generated.map((id, i) => (b.generated[i] === id ? 0 : 1));
     const title = tok ? tok.decode([...promptIds]) : promptIds.join(' ');
     blocks.push(details(`${k + 1}. ${title.length > 120 ? `…${title.slice(-119)}` : title}  —  baseline ${verdict(b.success)} · steered ${verdict(s.success)}`, [
@@ -148,7 +144,7 @@ function monitorBlocks(input: SteerReportInput, arm: ArmResult | undefined): Blo
   base.slice(0, MAX_PROMPTS_SHOWN).forEach((b, k) => {
     const promptIds = input.result.prompts[k];
     const row = (o: typeof b) => {
-      const toks = tokenStrings(input.model, promptIds, o.generated);
+      const toks = tokenStrings(input.tokenizer, promptIds, o.generated);
       return tokenText({ tokens: toks, values: o.monitor ?? new Float32Array(toks.length), scale: 'blues', range: [0, 1], valueLabel: 'probe probability', hover: Array.from(o.monitor ?? []).map((x) => (x > threshold ? 'FLAGGED' : '')) });
     };
     const s = steered?.prompts[k];
