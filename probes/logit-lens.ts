@@ -48,7 +48,7 @@ export async function logitLens(probe: Probe, model: CaptureManifest['model'], c
   const classes = probe.json.label.classes;
   const rows = Array.from({ length: probe.k }, (_, c): LensRow => {
     const order = Array.from({ length: vocab }, (_, v) => v).sort((a, b) => logits[b * probe.k + c] - logits[a * probe.k + c]);
-    const entry = (v: number) => ({ token: source.tokenizer?.idToToken(v) ?? `#${v}`, logit: logits[v * probe.k + c] });
+    const entry = (v: number) => ({ token: source.tokenizer?.tokenDisplay(v) ?? `#${v}`, logit: logits[v * probe.k + c] });
     return { label: String(probe.k === 1 ? classes[1] : classes[c]), top: order.slice(0, count).map(entry), bottom: order.slice(-count).reverse().map(entry) };
   });
   return { ok: true, rows, source: `${key} [${vocab}, ${probe.d}] of ${model.dir}` };

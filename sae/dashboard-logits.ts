@@ -76,7 +76,7 @@ export function logitEffects(model: UnembeddingSource, sae: Sae, latents: readon
       effect[v] = s;
     }
     const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => effect[b] - effect[a] || a - b);
-    const entry = (v: number): TokenEffect => ({ tokenId: v, token: tokenizer?.idToToken(v) ?? `#${v}`, value: effect[v] });
+    const entry = (v: number): TokenEffect => ({ tokenId: v, token: tokenizer?.tokenDisplay(v) ?? `#${v}`, value: effect[v] });
     out.set(l, {
       latent: l,
       positive: order.slice(0, count).map(entry),

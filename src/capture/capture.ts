@@ -146,7 +146,8 @@ function rowsOf(
       seq[row + k] = firstSeq + r;
       pos[row + k] = keep ? keep[k] : -1;
       tokenId[row + k] = keep ? s.ids[keep[k]] : -1;
-      token.push(keep ? tokenizer?.idToToken(s.ids[keep[k]]) ?? String(s.ids[keep[k]]) : '<mean>');
+      // The token as people read it (" the", not the vocabulary's "Ġthe" or "▁the"): token_id keeps the identity.
+      token.push(keep ? tokenizer?.tokenDisplay(s.ids[keep[k]]) ?? String(s.ids[keep[k]]) : '<mean>');
       for (const name of labelNames) labels[storeLabelName(name)][row + k] = s.labels[name] ?? null;
     }
     for (const h of hooks) {

@@ -93,7 +93,8 @@ function readSample(capture: Capture, hook: string, colorBy: string | null): Sam
   for (const t of tokens) (bySeq.get(t.seq) ?? bySeq.set(t.seq, []).get(t.seq))?.push(t);
   const hover = tokens.map((t) => {
     const around = (bySeq.get(t.seq) ?? []).filter((u) => Math.abs(u.pos - t.pos) <= 5);
-    const context = around.map((u) => (u.pos === t.pos ? `[${u.token}]` : u.token)).join(' ');
+    // Tokens carry their own spaces (capture's token column holds Tokenizer.tokenDisplay strings).
+    const context = around.map((u) => (u.pos === t.pos ? `[${u.token}]` : u.token)).join('');
     return `seq ${t.seq} pos ${t.pos}: ${context}`;
   });
   return { rows, values: values.subarray(0, rows * d), classes, hover };

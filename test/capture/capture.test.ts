@@ -36,6 +36,22 @@ function writeDataset(dir: string, n: number, seed = 1): string {
 }
 
 const HOOKS = 'blocks.0.hook_resid_post,blocks.2.hook_mlp_out';
+const storiesHf = fixture('stories260K-hf');
+
+describe.skipIf(storiesHf === null)('the token column', () => {
+  it('holds each token as it reads in the text (SentencePiece "▁he" → " he"), with its id beside it', () => {
+    const dir = tmp();
+    const data = path.join(dir, 'text.jsonl');
+    writeFileSync(data, `${JSON.stringify({ text: 'One day, he found a ball.\nThe end' })}\n`);
+    const out = path.join(dir, 'cap');
+    const r = runCli(['capture', '--model', storiesHf as string, '--dataset', data, '--hooks', 'resid_post.0', '--out', out, '--no-report'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const b = [...openCapture(out).batches({ hooks: [], batchRows: 100 })][0];
+    expect(b.token.join('')).toBe('<s> One day, he found a ball.\nThe end');
+    expect(b.token.slice(0, 3)).toEqual(['<s>', ' One', ' day']);
+  });
+});
+
 
 describe.skipIf(gpt2 === null)('interp capture', () => {
   it('stores exactly the runtime values (f32) and within 1e-3 (f16), one row per token', async () => {
