@@ -18,7 +18,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, ShapeMismatchError, describeValue } from '../src/errors.js';
-import { openSafetensors, writeFileAtomic, writeSafetensors } from '../src/model/index.js';
+import { openSafetensors, writeSafetensors } from '../src/model/index.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
 import type { ClassValue } from './data.js';
 
 export const PROBE_FORMAT = 'interp.probe';

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../src/model/index.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
 import type { Capture } from '../src/store/index.js';
 import { versions } from '../src/versions.js';
 import type { ProbeKind, ProbeMetrics } from './artifact.js';

@@ -16,9 +16,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileFormatError, UsageError } from '../src/errors.js';
-import { openSafetensors, writeFileAtomic, writeSafetensors, type WritableTensor } from '../src/model/index.js';
+import { openSafetensors, writeSafetensors, type WritableTensor } from '../src/model/index.js';
+import { recoverInterruptedSwap, writeDirAtomic, writeFileAtomic } from '../src/util/atomic-write.js';
 import type { TrainConfig } from './config.js';
-import { recoverInterruptedSwap, writeDirAtomic, writeSaeFiles } from './io.js';
+import { writeSaeFiles } from './io.js';
 import { PARAM_NAMES, type HostParams } from './params.js';
 import type { Sae } from './sae.js';
 

@@ -11,7 +11,7 @@ import type { CommandSpec } from '../src/cli/command.js';
 import { parseNumberFlag } from '../src/cli/options.js';
 import { progressBar } from '../src/cli/progress.js';
 import { UsageError } from '../src/errors.js';
-import { writeFileAtomic } from '../src/model/index.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { listHookPoints, resolveHook } from '../src/hooks.js';
 import { openCapture, type Capture } from '../src/store/index.js';
 import { versions } from '../src/versions.js';

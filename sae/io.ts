@@ -16,7 +16,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileFormatError, ShapeMismatchError, UsageError, describeValue } from '../src/errors.js';
-import { openSafetensors, writeFileAtomic, writeSafetensors, type WritableTensor } from '../src/model/index.js';
+import { openSafetensors, writeSafetensors, type WritableTensor } from '../src/model/index.js';
+import { recoverInterruptedSwap, writeDirAtomic, writeFileAtomic } from '../src/util/atomic-write.js';
+
+export { recoverInterruptedSwap };
 import { readNpz } from './npz.js';
 import { checkSae, type Sae, type SaeArchitecture, type SaeConfig, type SaeMetadata } from './sae.js';
 
@@ -54,61 +57,6 @@ function memoryArchitecture(a: unknown, file: string): SaeArchitecture {
     default:
       throw new FileFormatError(`${file}: architecture ${describeValue(a)} is not one interp reads`, 'interp reads standard (ReLU), topk and jumprelu SAEs');
   }
-}
-
-/**
- * Writes `dir` atomically: `fill(tmp)` writes every file into a fresh sibling directory, which
- * then replaces `dir` (an existing `dir` is moved aside first and removed after the rename, with
- * any `dir.old-*` that an earlier, killed swap left behind).
- */
-export function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
-  const abs = path.resolve(dir);
-  fs.mkdirSync(path.dirname(abs), { recursive: true });
-  const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
-  const tmp = `${abs}.tmp-${tag}`;
-  fs.mkdirSync(tmp);
-  try {
-    fill(tmp);
-  } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  const old = `${abs}.old-${tag}`;
-  const had = fs.existsSync(abs);
-  if (had) fs.renameSync(abs, old);
-  fs.renameSync(tmp, abs);
-  removeSetAside(abs);
-}
-
-/** Removes every `dir.old-*` beside `dir`: copies replaced by a completed swap. */
-function removeSetAside(abs: string): void {
-  const base = path.basename(abs);
-  for (const f of fs.readdirSync(path.dirname(abs))) {
-    if (f.startsWith(`${base}.old-`)) fs.rmSync(path.join(path.dirname(abs), f), { recursive: true, force: true });
-  }
-}
-
-/**
- * Puts back a folder left moved aside by a writeDirAtomic that died between its two renames
- * (`dir` missing, `dir.old-*` present); returns whether it did. Temporary `dir.tmp-*` leftovers
- * are removed: they may be incomplete; so is a `dir.old-*` beside a `dir` (a swap killed while
- * removing the copy it replaced).
- */
-export function recoverInterruptedSwap(dir: string): boolean {
-  const abs = path.resolve(dir);
-  const parent = path.dirname(abs);
-  if (!fs.existsSync(parent)) return false;
-  const base = path.basename(abs);
-  const siblings = fs.readdirSync(parent);
-  for (const f of siblings) if (f.startsWith(`${base}.tmp-`)) fs.rmSync(path.join(parent, f), { recursive: true, force: true });
-  if (fs.existsSync(abs)) {
-    removeSetAside(abs);
-    return false;
-  }
-  const old = siblings.filter((f) => f.startsWith(`${base}.old-`)).sort().at(-1);
-  if (!old) return false;
-  fs.renameSync(path.join(parent, old), abs);
-  return true;
 }
 
 /** Writes the SAELens files of `sae` into an existing directory (not atomic by itself). */

@@ -15,7 +15,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, ShapeMismatchError, UsageError, describeValue } from '../src/errors.js';
-import { openSafetensors, writeFileAtomic, writeSafetensors } from '../src/model/index.js';
+import { openSafetensors, writeSafetensors } from '../src/model/index.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { versions } from '../src/versions.js';
 
 export const VECTOR_FORMAT = 'interp.steering-vector';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError, InterpError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../model/index.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { listReports, type ReportEntry } from '../report/index.js';
 import { versions } from '../versions.js';
 import { demoPaths, demoStages, STAGE_NAMES, type DemoScale, type DemoStage, type StageName } from './stages.js';

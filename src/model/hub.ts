@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadFileToCacheDir, modelInfo } from '@huggingface/hub';
 import { EnvironmentError, ModelFormatError, UsageError } from '../errors.js';
-import { writeFileAtomic } from './safetensors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { CONFIG_FILE, GENERATION_CONFIG_FILE } from './config.js';
 import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from './tokenizer.js';
 import { CONVERT_HINT, SHARD_INDEX, SINGLE_FILE } from './weights.js';

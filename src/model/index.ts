@@ -17,7 +17,6 @@ export {
   readTensorF32,
   readTensorInts,
   writeSafetensors,
-  writeFileAtomic,
   type SafetensorsHeader,
   type WritableTensor,
 } from './safetensors.js';

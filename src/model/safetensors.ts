@@ -12,7 +12,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { ModelFormatError, UsageError, FileFormatError, describeValue } from '../errors.js';
 import { DTYPE_BYTES, SAFETENSORS_DTYPES, isFloatDtype, isSafetensorsDtype, widenToFloat32 } from './dtype.js';
 import type { SafetensorsDtype, TensorInfo } from './types.js';
@@ -342,42 +342,3 @@ export function writeSafetensors(
   writeFileAtomic(file, [prefix, json, ...parts]);
 }
 
-/**
- * Writes `chunks` to `file` through a temporary sibling, fsync and rename; the temporary file is
- * removed on failure. Data must be little-endian already (true on every host Node supports).
- */
-export function writeFileAtomic(file: string, chunks: readonly Uint8Array[]): void {
-  const abs = path.resolve(file);
-  const dir = path.dirname(abs);
-  const tmp = path.join(dir, `.${path.basename(abs)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(tmp, 'wx');
-    for (const chunk of chunks) {
-      let done = 0;
-      while (done < chunk.byteLength) {
-        done += fs.writeSync(fd, chunk, done, Math.min(chunk.byteLength - done, 1 << 30));
-      }
-    }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, abs);
-  } catch (err) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new FileFormatError(`${abs}: cannot write (${code})`, 'check that the directory exists, is writable and has free space');
-  }
-  // Make the rename durable; directories cannot be fsynced on every platform, so best effort.
-  try {
-    const dfd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    /* not supported here (e.g. Windows): the rename itself is still atomic */
-  }
-}

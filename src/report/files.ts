@@ -8,6 +8,12 @@ import { createRequire } from 'node:module';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
+import { writeFileAtomic as writeDurableFile } from '../util/atomic-write.js';
+
+/** Writes a report file whole or not at all, creating its folder (src/util/atomic-write.ts does the writing). */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  writeDurableFile(file, data, { mkdir: true });
+}
 
 /** The reports directory: the option, else $INTERP_REPORTS_DIR, else reports/ in the working directory. */
 export function resolveReportsDir(dir?: string): string {
@@ -46,25 +52,6 @@ export function relativeUrl(fromFile: string, target: string): string {
   return rel.map(encodeURIComponent).join('/');
 }
 
-/** Writes a file atomically: to a unique temporary name beside it, flushed, then renamed over it. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const handle = await fs.open(temp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-}
-
 function plotlySource(): string {
   try {
     return createRequire(import.meta.url).resolve('plotly.js-dist-min');
@@ -87,6 +74,6 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
 export async function ensurePlotlyAsset(reportsDir: string): Promise<string> {
   const source = plotlySource();
   const target = path.join(reportsDir, PLOTLY_ASSET);
-  if (!(await sameBytes(source, target))) await writeFileAtomic(target, await fs.readFile(source));
+  if (!(await sameBytes(source, target))) writeFileAtomic(target, await fs.readFile(source));
   return target;
 }

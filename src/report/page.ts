@@ -181,7 +181,7 @@ ${scripts}
     const assetsDir = path.join(reportsDir, path.dirname(PLOTLY_ASSET));
     const rendered = this.render({ assetsUrl: `${relativeUrl(file, assetsDir)}/`, indexUrl: relativeUrl(file, indexFile), name: options.name });
     if (rendered.usesPlotly) await ensurePlotlyAsset(reportsDir);
-    await writeFileAtomic(file, rendered.html);
+    writeFileAtomic(file, rendered.html);
     await updateIndex(reportsDir, entry);
     return { file, url: pathToFileURL(file).href, reportsDir, indexFile, entry };
   }

@@ -144,8 +144,8 @@ export async function updateIndex(reportsDir: string, entry?: ReportEntry): Prom
     const entries = entry ? [entry, ...others] : others;
     entries.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.name.localeCompare(b.name));
     const index: IndexFile = { format: INDEX_FORMAT, version: INDEX_VERSION, reports: entries };
-    await writeFileAtomic(path.join(reportsDir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
-    await writeFileAtomic(path.join(reportsDir, 'index.html'), renderIndexPage(entries));
+    writeFileAtomic(path.join(reportsDir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+    writeFileAtomic(path.join(reportsDir, 'index.html'), renderIndexPage(entries));
     return entries;
   });
 }

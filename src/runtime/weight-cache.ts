@@ -9,7 +9,7 @@
  * checkpoint, keyed by the checkpoint hash plus each weight file's size and mtime (so a file
  * rewritten in place is noticed).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +17,7 @@ import { ModelFormatError } from '../errors.js';
 import type { ModelSource, TensorInfo } from '../model/index.js';
 import type { WeightSpec } from './families/types.js';
 import type { ExternalTensor } from './onnx/graph.js';
+import { writeAll, writeDurably, writeFileAtomic } from '../util/atomic-write.js';
 
 /** Bumped when the cache layout changes, so old caches are not misread. */
 const LAYOUT_VERSION = 1;
@@ -104,32 +105,20 @@ export function prepareWeightCache(source: ModelSource, specs: readonly WeightSp
     }
   }
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${WEIGHTS_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const index: Record<string, ExternalTensor> = {};
-  const fd = fs.openSync(tmp, 'w');
-  try {
+  // One tensor at a time, so loading never holds more than one tensor in JavaScript.
+  writeDurably(path.join(dir, WEIGHTS_FILE), (fd) => {
     let offset = 0;
     for (const [spec, info] of matched) {
       const data = spec.layout === 'transpose' ? transpose2d(source.weights.readF32(info.name), info.shape[0], info.shape[1]) : source.weights.readF32(info.name);
       offset = Math.ceil(offset / ALIGN) * ALIGN;
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      let done = 0;
-      while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done, offset + done);
+      writeAll(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
       const dims = spec.layout === 'transpose' ? [info.shape[1], info.shape[0]] : [...info.shape];
-      index[spec.name] = { dims, location: WEIGHTS_FILE, offset, length: bytes.byteLength };
-      offset += bytes.byteLength;
+      index[spec.name] = { dims, location: WEIGHTS_FILE, offset, length: data.byteLength };
+      offset += data.byteLength;
     }
-    fs.fsyncSync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, path.join(dir, WEIGHTS_FILE));
-  const tmpIndex = `${indexPath}.${process.pid}.tmp`;
-  fs.writeFileSync(tmpIndex, JSON.stringify(index));
-  fs.renameSync(tmpIndex, indexPath);
+  });
+  writeFileAtomic(indexPath, JSON.stringify(index));
   return { dir, tensors: new Map(Object.entries(index)) };
 }
 

@@ -20,6 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeDirAtomic } from '../util/atomic-write.js';
 import { Field, FixedSizeList, Float32, Int32, List, makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct } from 'apache-arrow';
 import { FileFormatError, InterpError, UsageError } from '../errors.js';
 import { FdSink } from './fd-sink.js';
@@ -113,39 +114,35 @@ function exportCapture(capture: Capture, hook: string, outDir: string, options: 
     token_ids: { feature: { dtype: 'int32', _type: 'Value' }, length: context, _type: 'Sequence' },
   };
   const schema = hfSchema(hook, context, d, features);
-  const parent = path.dirname(path.resolve(outDir));
-  fs.mkdirSync(parent, { recursive: true });
-  const tmpDir = path.join(parent, `.${path.basename(outDir)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  fs.mkdirSync(tmpDir);
   try {
-    // Pass 2: windows into record batches, record batches into data files.
-    const out = new WindowWriter(tmpDir, files, schema, context, d, batchRows, shardRows);
-    for (const b of capture.batches({ hooks: [hook], batchRows: 1 << 14, columns: [] })) {
-      const x = b.hooks[hook];
-      for (let i = 0; i < b.rows; i++) {
-        const p = b.pos[i];
-        const full = Math.floor((lengths.get(b.seq[i]) as number) / context) * context;
-        if (p >= full) continue;
-        out.put(p % context, x.subarray(i * d, (i + 1) * d), b.tokenId[i]);
+    // An existing outDir is empty (checked above): writeDirAtomic swaps the filled folder in for it.
+    writeDirAtomic(outDir, (tmpDir) => {
+      // Pass 2: windows into record batches, record batches into data files.
+      const out = new WindowWriter(tmpDir, files, schema, context, d, batchRows, shardRows);
+      for (const b of capture.batches({ hooks: [hook], batchRows: 1 << 14, columns: [] })) {
+        const x = b.hooks[hook];
+        for (let i = 0; i < b.rows; i++) {
+          const p = b.pos[i];
+          const full = Math.floor((lengths.get(b.seq[i]) as number) / context) * context;
+          if (p >= full) continue;
+          out.put(p % context, x.subarray(i * d, (i + 1) * d), b.tokenId[i]);
+        }
       }
-    }
-    out.close();
-    const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
-    fs.writeFileSync(path.join(tmpDir, 'dataset_info.json'), json({ citation: '', description: '', features, homepage: '', license: '' }));
-    const state = {
-      _data_files: files.map((filename) => ({ filename })),
-      _fingerprint: randomBytes(8).toString('hex'),
-      _format_columns: null,
-      _format_kwargs: {},
-      _format_type: null,
-      _output_all_columns: false,
-      _split: null,
-    };
-    fs.writeFileSync(path.join(tmpDir, 'state.json'), json(state));
-    if (fs.existsSync(outDir)) fs.rmdirSync(outDir); // empty, checked above
-    fs.renameSync(tmpDir, outDir);
+      out.close();
+      const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+      fs.writeFileSync(path.join(tmpDir, 'dataset_info.json'), json({ citation: '', description: '', features, homepage: '', license: '' }));
+      const state = {
+        _data_files: files.map((filename) => ({ filename })),
+        _fingerprint: randomBytes(8).toString('hex'),
+        _format_columns: null,
+        _format_kwargs: {},
+        _format_type: null,
+        _output_all_columns: false,
+        _split: null,
+      };
+      fs.writeFileSync(path.join(tmpDir, 'state.json'), json(state));
+    });
   } catch (err) {
-    fs.rmSync(tmpDir, { recursive: true, force: true });
     if (err instanceof InterpError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new FileFormatError(`${outDir}: cannot write the export (${code})`, 'check that the directory is writable and has free space');

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FileFormatError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../model/index.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { readAt } from './ipc-index.js';
 import type { Capture } from './reader.js';
 

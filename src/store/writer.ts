@@ -21,6 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { syncDir, writeAll, writeDurably } from '../util/atomic-write.js';
 import { RecordBatchFileWriter } from 'apache-arrow';
 import { FdSink } from './fd-sink.js';
 import { EnvironmentError, FileFormatError, InterpError, ShapeMismatchError, UsageError } from '../errors.js';
@@ -395,7 +396,7 @@ function writeShardFile(
   hooks: CaptureManifest['hooks'],
   dtype: CaptureManifest['dtype'],
 ): void {
-  writeDurably(file, `${file}.tmp`, 'shard', (fd) => {
+  writeStoreFile(file, `${file}.tmp`, 'shard', (fd) => {
     const writer = new RecordBatchFileWriter();
     writer.reset(new FdSink(fd));
     let group: RowBlock[] = [];
@@ -424,32 +425,17 @@ function writeShardFile(
 function writeManifest(dir: string, m: CaptureManifest): void {
   const bytes = new TextEncoder().encode(`${JSON.stringify(m, null, 1)}\n`);
   const tmp = path.join(dir, `.${MANIFEST_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  writeDurably(path.join(dir, MANIFEST_FILE), tmp, 'manifest', (fd) => {
-    for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
-  });
+  writeStoreFile(path.join(dir, MANIFEST_FILE), tmp, 'manifest', (fd) => writeAll(fd, bytes));
 }
 
-/**
- * Writes `file` whole or not at all: `fill` writes `tmp`, which is fsynced and renamed over
- * `file`, then the directory is fsynced so that the rename is durable. On failure `tmp` is removed
- * and a StoreWriteError names `file` (InterpErrors from `fill` pass through unchanged).
- */
-function writeDurably(file: string, tmp: string, what: string, fill: (fd: number) => void): void {
-  let fd: number | null = null;
+/** writeDurably with the store's error: a StoreWriteError naming `file` (InterpErrors from `fill` pass through unchanged). */
+function writeStoreFile(file: string, tmp: string, what: string, fill: (fd: number) => void): void {
   try {
-    fd = fs.openSync(tmp, 'w');
-    fill(fd);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, file);
+    writeDurably(file, fill, tmp);
   } catch (err) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
     if (err instanceof InterpError) throw err;
     throw new StoreWriteError(file, (err as NodeJS.ErrnoException).code ?? String(err), what);
   }
-  syncDir(path.dirname(file));
 }
 
 /** Deletes shard files, temporaries and permutation caches that `keep` does not list. */
@@ -457,20 +443,6 @@ function removeUnlisted(dir: string, keep: ReadonlySet<string>): void {
   for (const f of fs.readdirSync(dir)) {
     if (keep.has(f)) continue;
     if (SHARD_NAME.test(f) || OWN_TEMP.test(f)) fs.rmSync(path.join(dir, f), { force: true });
-  }
-}
-
-function syncDir(dir: string): void {
-  // Makes the rename durable; not every platform can fsync a directory, so best effort.
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* best effort */
   }
 }
 
