@@ -2,17 +2,14 @@
  * Seeded randomness for probes: the train/test split by sequence, the control task of Hewitt &
  * Liang (2019), the shuffled-label sanity check and random directions. All deterministic per seed.
  */
+import { mulberry32 } from '../src/util/random.js';
 
-/** mulberry32: a small, well-mixed 32-bit PRNG; returns uniform floats in [0, 1). */
+/**
+ * Uniforms in [0, 1) for splits and probes' random baselines. The seed is mixed with the golden
+ * ratio first, as this module always has, so that seeded splits stay the ones earlier runs made.
+ */
 export function rng(seed: number): () => number {
-  let a = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((seed >>> 0) ^ 0x9e3779b9);
 }
 
 /** Standard normal draws (Box–Muller) from `next`. */

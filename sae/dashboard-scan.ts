@@ -20,6 +20,7 @@ import { openCapture, type Capture } from '../src/store/index.js';
 import { blockedEncoder } from './dashboard-encode.js';
 import type { SaeEncoder } from './metrics-lm.js';
 import { checkSae, type Sae } from './sae.js';
+import { mulberry32 } from '../src/util/random.js';
 
 /** One token's active latents: indices ascending, with their values. */
 export interface SparseRow {
@@ -124,16 +125,8 @@ export function specialTokenIds(capture: Capture): number[] {
   }
 }
 
-/** Deterministic uniform [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1). */
+const random = mulberry32;
 
 /** Scans a capture directory (see the file comment). */
 export async function scanCapture(sae: Sae, captureDir: string, options: ScanOptions = {}): Promise<LatentScan> {

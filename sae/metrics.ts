@@ -13,7 +13,7 @@
 import { getGpu, scope, sync, upload, zeros, type Tensor } from '../src/engine/index.js';
 import { FileFormatError } from '../src/errors.js';
 import type { Capture } from '../src/store/index.js';
-import type { Progress } from '../src/cli/progress.js';
+import type { Progress } from '../src/util/progress.js';
 import { decode, disposeGpuSae, encode, uploadSae } from './gpu-sae.js';
 import { countDense, countSparse } from './kernels/latents.js';
 import type { Sae } from './sae.js';

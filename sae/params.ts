@@ -13,6 +13,7 @@ import { keep, upload, type Tensor, type Gpu } from '../src/engine/index.js';
 import type { TrainConfig } from './config.js';
 import { savedArchitecture } from './config.js';
 import type { Sae, SaeConfig, SaeMetadata, SaeWeights } from './sae.js';
+import { mulberry32 } from '../src/util/random.js';
 
 /** Trainable tensors. BatchTopK's running threshold is trainer state, not a parameter. */
 export interface SaeParams {
@@ -35,16 +36,9 @@ export interface HostParams {
   readonly logThreshold: Float32Array | null;
 }
 
-/** mulberry32 (a small seeded generator) with Box–Muller normals. */
+/** Box–Muller normals from mulberry32 uniforms. */
 export function normalSampler(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 

@@ -11,6 +11,7 @@ import { ShapeMismatchError, UsageError } from '../src/errors.js';
 import type { HookedTransformer } from '../src/runtime/model.js';
 import type { ReadPosition } from './vector.js';
 import { vectorNorm } from './vector.js';
+import { mulberry32 } from '../src/util/random.js';
 
 /** One contrastive pair as token ids (BOS included per the model's TokenizerPolicy). */
 export interface TokenPair {
@@ -177,13 +178,7 @@ export function firstPrincipalComponent(p: PairDifferences, iterations = 200): {
 
 /** A random direction (seeded Gaussian) scaled to `norm`: the control for any steering effect. */
 export function randomVector(d: number, norm: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const v = Float64Array.from({ length: d }, () => Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next()));
   const s = norm / vectorNorm(v);
   return Float32Array.from(v, (x) => x * s);

@@ -21,9 +21,10 @@ import { continuationKl, neutralCost } from './metrics.js';
 import type { NeutralCost } from './metrics.js';
 import { findKnee, frontier, steerability } from './sweep.js';
 import type { Knee, Steerability } from './sweep.js';
+import type { Progress } from '../src/util/progress.js';
 
 /** Reports work done so far, of total (coefficient runs). */
-export type Progress = (done: number, total: number) => void;
+export type { Progress };
 
 /** One way of steering, evaluated at every coefficient of the sweep. */
 export interface SteerArm {

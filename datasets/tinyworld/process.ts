@@ -12,6 +12,7 @@
  */
 
 import { assert } from '../../src/errors.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 /** One step of the process: the words that may come next and their probabilities (sum 1). */
 export interface Choice {
@@ -71,17 +72,8 @@ export function uniform<T>(items: readonly T[], word: (item: T) => string, p = 1
   return items.map((item) => ({ words: [word(item)], p: p / items.length, value: item }));
 }
 
-/** Deterministic 32-bit generator (mulberry32): small, fast, and the same in every JS engine. */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic generator of uniforms in [0, 1) (src/util/random.ts). */
+export const makeRng = mulberry32;
 
 /** Mixes a base seed and an index into a new seed, so story i of a set is independent of the others. */
 export function mixSeed(seed: number, index: number): number {

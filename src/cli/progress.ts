@@ -4,9 +4,21 @@
  * into a line every few seconds otherwise, so logs of CI runs stay readable.
  */
 import cliProgress from 'cli-progress';
+import type { Progress } from '../util/progress.js';
 
-/** What long-running library functions call: done so far, of total (in `unit`s). */
-export type Progress = (done: number, total: number) => void;
+export type { Progress };
+
+/**
+ * A rate people can read: "12 tokens/s", or for slow units "8.0 s/hook" instead of "0 hooks/s".
+ * `unit` is the plural; a rate under 1/s is shown as seconds per one unit.
+ */
+export function formatRate(done: number, seconds: number, unit: string): string {
+  if (done <= 0 || seconds <= 0) return `– ${unit}/s`;
+  const rate = done / seconds;
+  if (rate >= 10) return `${rate.toFixed(0)} ${unit}/s`;
+  if (rate >= 1) return `${rate.toFixed(1)} ${unit}/s`;
+  return `${(seconds / done).toFixed(1)} s/${unit.replace(/s$/, '')}`;
+}
 
 export interface ProgressBar {
   readonly update: Progress;
@@ -17,14 +29,14 @@ export function progressBar(label: string, unit: string): ProgressBar {
   const start = Date.now();
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      format: `${label} [{bar}] {value}/{total} ${unit} | {rate} | ETA {eta_formatted}`,
       stream: process.stderr,
       hideCursor: true,
     }, cliProgress.Presets.shades_classic);
     let started = false;
     return {
       update(done, total) {
-        const rate = (done / Math.max((Date.now() - start) / 1000, 1e-3)).toFixed(0);
+        const rate = formatRate(done, (Date.now() - start) / 1000, unit);
         if (!started) { bar.start(total, done, { rate }); started = true; }
         bar.setTotal(total);
         bar.update(done, { rate });
@@ -39,9 +51,8 @@ export function progressBar(label: string, unit: string): ProgressBar {
       if (now - last < 5000 && done < total) return;
       last = now;
       const secs = (now - start) / 1000;
-      const rate = done / Math.max(secs, 1e-3);
-      const eta = rate > 0 ? (total - done) / rate : 0;
-      process.stderr.write(`${label}: ${done}/${total} ${unit} (${rate.toFixed(0)} ${unit}/s, ETA ${eta.toFixed(0)} s)\n`);
+      const eta = done > 0 ? ((total - done) * secs) / done : null;
+      process.stderr.write(`${label}: ${done}/${total} ${unit} (${formatRate(done, secs, unit)}, ETA ${eta === null ? '–' : `${eta.toFixed(0)} s`})\n`);
     },
     stop() {},
   };

@@ -39,8 +39,8 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 let f16Table: Float32Array | null = null;
 
-/** fp32 value of every binary16 bit pattern, built once on first use (256 KiB). */
-function float16Table(): Float32Array {
+/** fp32 value of every binary16 bit pattern, built once on first use (256 KiB): the one fp16 decoding table (the store widens through it too). */
+export function float16Table(): Float32Array {
   if (f16Table) return f16Table;
   const table = new Float32Array(65536);
   for (let bits = 0; bits < 65536; bits++) table[bits] = float16BitsToNumber(bits);

@@ -27,7 +27,7 @@ export {
   openShardedSafetensors,
   type OpenedWeights,
 } from './weights.js';
-export { DTYPE_BYTES, float16BitsToNumber, toFloat16Bits, widenToFloat32 } from './dtype.js';
+export { DTYPE_BYTES, float16BitsToNumber, float16Table, toFloat16Bits, widenToFloat32 } from './dtype.js';
 export { createTokenizer, loadTokenizer, type LoadedTokenizer } from './tokenizer.js';
 export {
   downloadHubModel,

@@ -14,6 +14,7 @@
  * Shapes: n rows (samples), d columns (features); data is row-major [n, d].
  */
 import { ShapeMismatchError, UsageError, assert } from '../errors.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface Pca2Options {
   /** Stop after this many iterations even if not converged; default 200. */
@@ -40,16 +41,10 @@ export interface Pca2 {
 
 const BLOCK = 12;
 
-/** mulberry32: a tiny deterministic generator for the start block. */
+/** Uniforms in [−0.5, 0.5) for the start block. */
 function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const uniform = mulberry32(seed);
+  return () => uniform() - 0.5;
 }
 
 /**

@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { ContinuationDecoder, continuationText } from '../model/tokenizer.js';
 import type { Intervention, PositionSelector } from './interventions.js';
 import type { HookedTransformer, KvCache } from './model.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface GenerateOptions {
   readonly maxNewTokens: number;
@@ -145,14 +146,3 @@ function sample(row: Float32Array, temperature: number, topK: number, topP: numb
   return kept[cut - 1];
 }
 
-/** A small seeded PRNG (mulberry32): reproducible sampling without a dependency. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,16 +1,12 @@
-/** binary16 helpers for the store: widening by table lookup and finiteness checks on bit patterns. */
-import { float16BitsToNumber } from '../model/index.js';
+/**
+ * binary16 helpers for the store: widening by table lookup (src/model/dtype.ts's table, the one
+ * decoder), finiteness checks on bit patterns, and the fast encoder of the capture writer (checked
+ * against src/model's reference encoder toFloat16Bits).
+ */
+import { float16Table } from '../model/index.js';
 
-let table: Float32Array | null = null;
-
-/** fp32 value of each of the 65536 binary16 bit patterns (256 KiB, built on first use). */
-export function f16Table(): Float32Array {
-  if (table) return table;
-  const t = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) t[bits] = float16BitsToNumber(bits);
-  table = t;
-  return t;
-}
+/** fp32 value of each of the 65536 binary16 bit patterns. */
+export const f16Table = float16Table;
 
 /** Widens binary16 bit patterns to fp32 (exact: every f16 value is an f32 value). */
 export function widenF16(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {

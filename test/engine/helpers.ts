@@ -1,5 +1,6 @@
 /** Shared test helpers for the engine suites: seeded data, the GPU (or a skip reason), comparisons. */
 import { getGpu, type Gpu } from '../../src/engine/device.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 /** The device, or undefined with the reason when no adapter exists (suites then skip). */
 export async function gpuOrSkip(): Promise<{ gpu?: Gpu; reason?: string }> {
@@ -10,17 +11,8 @@ export async function gpuOrSkip(): Promise<{ gpu?: Gpu; reason?: string }> {
   }
 }
 
-/** mulberry32: a small seeded generator, so failures reproduce. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (src/util/random.ts), so failures reproduce. */
+export const rng = mulberry32;
 
 /** `n` values uniform in [lo, hi), rounded to f32 so host and GPU see the same inputs. */
 export function randomArray(next: () => number, n: number, lo = -1, hi = 1): Float64Array {
