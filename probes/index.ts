@@ -18,4 +18,3 @@ export { accuracy, binaryAuc, probeAuc, majorityAccuracy } from './metrics.js';
 export { splitBySequence, controlLabels, shuffledLabels, type Split } from './split.js';
 export { writeProbeReport, type ProbeReportOptions } from './report.js';
 export { logitLens, type LogitLens, type LensRow } from './logit-lens.js';
-export { trainProbeCommand, probeCommand } from './command.js';

@@ -167,8 +167,18 @@ export async function lbfgs(fn: Objective, x0: Float64Array, options: LbfgsOptio
     }
     // First step: scale so that the first trial moves by at most 1 in norm (scipy does the same).
     const alpha0 = s.length === 0 ? Math.min(1, 1 / Math.sqrt(dot(ev.grad, ev.grad))) : 1;
-    const { point, evals } = await lineSearch(fn, x, p, ev.f, slope, alpha0, maxLs);
+    let { point, evals } = await lineSearch(fn, x, p, ev.f, slope, alpha0, maxLs);
     evaluations += evals;
+    if (!point && s.length > 0) {
+      // The quasi-Newton direction may be poor after curvature pairs from far away: drop them and
+      // try steepest descent before giving up, as scipy's L-BFGS-B does on a failed line search
+      // (lbfgsb.f: "refresh the lbfgs memory and restart the iteration").
+      s.length = y.length = rho.length = 0;
+      p = ev.grad.map((v) => -v);
+      slope = dot(ev.grad, p);
+      ({ point, evals } = await lineSearch(fn, x, p, ev.f, slope, Math.min(1, 1 / Math.sqrt(dot(ev.grad, ev.grad))), maxLs));
+      evaluations += evals;
+    }
     if (!point) return { x, f: ev.f, gradMax, iterations: iter, evaluations, stop: 'line_search' };
     const xNew = x.map((v, i) => v + point.alpha * p[i]);
     const sk = xNew.map((v, i) => v - x[i]);

@@ -12,7 +12,6 @@ import { parseNumberFlag } from '../src/cli/options.js';
 import { progressBar } from '../src/cli/progress.js';
 import { UsageError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
-import { listHookPoints, resolveHook } from '../src/hooks.js';
 import { openCapture, type Capture } from '../src/store/index.js';
 import { versions } from '../src/versions.js';
 import { DEFAULT_TRAINING_TOKENS, SAE_VARIANTS, type SaeVariant } from './config.js';
@@ -59,15 +58,7 @@ export const DEFAULT_EXPANSION = 32;
 
 /** A capture hook from a full or short name (`resid_post.1`). */
 export function captureHook(capture: Capture, name: string): string {
-  if (capture.hooks.some((h) => h.name === name)) return name;
-  const all = listHookPoints({ nLayers: 512, features: new Set(['absolute_positions', 'rotary', 'gated_mlp', 'sequential_block', 'post_norms', 'qk_norm', 'embed_scale']) });
-  let full = name;
-  try {
-    full = resolveHook(all, name).name;
-  } catch {
-    // not a hook name at all: the capture's error below lists what it has
-  }
-  return capture.hooks[capture.hookIndex(full)].name;
+  return capture.hook(name);
 }
 
 function progressLine(): { update: (p: TrainProgress) => void; stop: () => void } {

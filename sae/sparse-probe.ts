@@ -11,9 +11,8 @@
  *
  * Shapes: n = labelled rows, d = d_in, m = d_sae.
  */
-import { readHook, readLabelledRows } from '../probes/data.js';
 import { ShapeMismatchError } from '../src/errors.js';
-import type { Capture } from '../src/store/index.js';
+import { readHook, readLabelledRows, type Capture } from '../src/store/index.js';
 import { bestMatches, type AttributeMatch } from './attributes.js';
 import { blockedEncoder } from './dashboard-encode.js';
 import type { Sae } from './sae.js';

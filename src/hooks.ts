@@ -133,7 +133,7 @@ export function resolveHook(points: readonly HookPoint[], name: string): HookPoi
   const byName = new Map(points.map((p) => [p.name, p]));
   const direct = byName.get(name);
   if (direct) return direct;
-  const full = expandShortName(name);
+  const full = expandHookName(name);
   const viaShort = full === null ? undefined : byName.get(full);
   if (viaShort) return viaShort;
   const nearest = nearestName(points.map((p) => p.name), full ?? name);
@@ -169,7 +169,7 @@ export function getActName(name: string, layer?: number, layerType?: string): st
  * `normalized.2.ln1` / `scale.2.ln1` (name, layer, layer type), `pattern3` and `k6a` (its compact
  * form: letters, digits, a layer type), `scale` (ln_final), `embed`. Null when the form is none of these.
  */
-function expandShortName(name: string): string | null {
+export function expandHookName(name: string): string | null {
   if (name === 'logits') return name;
   const dotted = /^([a-z_]+)(?:\.(\d+))?(?:\.([a-z_0-9]+))?$/.exec(name);
   const compact = /^([a-z]+)(\d+)([a-z_0-9]*)$/.exec(name);

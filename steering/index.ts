@@ -24,5 +24,3 @@ export { chooseProbe, probeVector, probeScorer, openSae, type ProbeChoice } from
 export { writeSteerOutputs, type SteerOutputs, type SteerOutputOptions, type VectorCard } from './output.js';
 export { writeSteerReport, type SteerReportInput } from './report.js';
 export { sadOpenings, cutAfterFirstMood } from './tinyworld.js';
-export { vectorCommand } from './cli/vector.js';
-export { steerCommand } from './cli/steer.js';

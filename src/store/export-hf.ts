@@ -60,7 +60,8 @@ export function exportHfDatasets(captureDir: string, hook: string, outDir: strin
   }
 }
 
-function exportCapture(capture: Capture, hook: string, outDir: string, options: HfExportOptions): HfExportResult {
+function exportCapture(capture: Capture, requested: string, outDir: string, options: HfExportOptions): HfExportResult {
+  const hook = capture.hook(requested); // short names (resid_post.6) resolve too
   const m = capture.manifest;
   const d = capture.hooks[capture.hookIndex(hook)].d;
   const context = options.context ?? m.context;

@@ -27,3 +27,4 @@ export {
   type ModelInfo,
   type ShardEntry,
 } from './manifest.js';
+export { gatherRows, hookWidth, readHook, readLabelledRows, type ClassValue, type LabelledRows } from './labelled.js';

@@ -9,7 +9,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FileFormatError, UsageError } from '../errors.js';
+import { FileFormatError, UnknownHookError, UsageError } from '../errors.js';
+import { expandHookName } from '../hooks.js';
 import { shardDictionaries, type LabelValue } from './columns.js';
 import { widenF16 } from './f16.js';
 import { indexIpcFile, readAt, type IpcFileIndex, type NodeLoc } from './ipc-index.js';
@@ -218,9 +219,20 @@ export class Capture {
 
   /** Position of `hook` in the manifest's hook list; UsageError naming the hooks if absent. */
   hookIndex(hook: string): number {
-    const k = this.hooks.findIndex((h) => h.name === hook);
-    if (k < 0) throw new UsageError(`${this.dir}: no hook ${hook} in this capture (hooks: ${this.hooks.map((h) => h.name).join(', ')})`, 'pick a hook listed in manifest.json, or capture that hook');
-    return k;
+    const name = this.hook(hook);
+    return this.hooks.findIndex((h) => h.name === name);
+  }
+
+  /**
+   * The full name of a captured hook from its full or short name (TransformerLens' get_act_name
+   * forms, `resid_post.3`), resolved through the one hook table (src/hooks.ts). A hook the capture
+   * lacks is an UnknownHookError listing what it has.
+   */
+  hook(name: string): string {
+    if (this.hooks.some((h) => h.name === name)) return name;
+    const full = expandHookName(name);
+    if (full !== null && this.hooks.some((h) => h.name === full)) return full;
+    throw new UnknownHookError(`${this.dir}: no hook ${name} in this capture (hooks: ${this.hooks.map((h) => h.name).join(', ')})`, 'pick a hook listed in manifest.json, or capture that hook');
   }
 
   /** Field position of hook k in a shard. */
