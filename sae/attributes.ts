@@ -13,8 +13,6 @@
  * Shapes: A = attributes, m = d_sae.
  */
 import { UsageError } from '../src/errors.js';
-import { FOODS, MOODS, PLACES, SPECIES, WEATHERS, ALL_NAMES, labelText, wordExpresses } from '../datasets/tinyworld/index.js';
-import type { TokenLabels } from '../datasets/tinyworld/index.js';
 import { scanCapture, type ScanObserver, type ScanOptions, type SequenceLatents } from './dashboard-scan.js';
 import type { Sae } from './sae.js';
 
@@ -139,112 +137,31 @@ export async function matchAttributes(sae: Sae, captureDir: string, labeler: Tok
   await scanCapture(sae, captureDir, { ...options, topK: 0, reservoir: 0, observers: [...(options.observers ?? []), counter] });
   const report = counter.result();
   if (report.sequences === 0) {
-    throw new UsageError(`${captureDir}: ${labeler.name} could not label any of its ${report.skippedSequences} sequences`, `capture a ${labeler.name} dataset with --positions all (e.g. tinyworld:corpus)`);
+    throw new UsageError(`${captureDir}: ${labeler.name} could not label any of its ${report.skippedSequences} sequences`, `capture a dataset the ${labeler.name} labeler knows, at every position (capture's positions "all")`);
   }
   return report;
 }
 
-// ── TinyWorld ───────────────────────────────────────────────────────────────────────────────
-
-/** Attribute → value list, in display order; each value becomes "attribute=value". */
-const TINYWORLD_VALUES: readonly (readonly [keyof TokenLabels, readonly string[]])[] = [
-  ['mood', MOODS],
-  ['species', SPECIES],
-  ['place', PLACES],
-  ['weather', WEATHERS],
-  ['food', FOODS],
-  ['likesFood', ['true', 'false']],
-  ['negated', ['true']],
-  ['gender', ['male', 'female']],
-  ['name', ALL_NAMES],
-];
-
-/** Display names of TokenLabels fields that are not already snake-case words. */
-const DISPLAY: Partial<Record<keyof TokenLabels, string>> = { likesFood: 'likes_food' };
-
-const TINYWORLD_ATTRIBUTES = TINYWORLD_VALUES.flatMap(([field, values]) => values.map((v) => `${DISPLAY[field] ?? field}=${v}`));
-const TINYWORLD_INDEX: ReadonlyMap<string, number> = new Map(TINYWORLD_ATTRIBUTES.map((a, i) => [a, i]));
-
-/** Display name of attribute `field` = `v`, or undefined when the table does not list it. */
-function tinyworldIndex(field: keyof TokenLabels, v: unknown): number | undefined {
-  const values = TINYWORLD_VALUES.find(([f]) => f === field)?.[1];
-  return values?.includes(String(v)) ? TINYWORLD_INDEX.get(`${DISPLAY[field] ?? field}=${String(v)}`) : undefined;
+/**
+ * Labelers a dataset provides for the captures made from it: `matches` sees the capture's
+ * dataset path (manifest.json `dataset.path`, e.g. `tinyworld:corpus`), and `labelers` are keyed
+ * as attributes.json stores their reports. The CLI registers providers at start-up
+ * (datasets/tinyworld/providers.ts registers TinyWorld's); sae/ knows none of them.
+ */
+export interface LabelerProvider {
+  readonly name: string;
+  matches(datasetPath: string): boolean;
+  readonly labelers: Readonly<Record<string, TokenLabeler>>;
 }
 
-/**
- * The generator's own parse of a capture sequence (`labelText`): the number of leading special
- * tokens (<bos>), the words after them and the labels after each word; null when the sequence
- * leaves the grammar (a chunk cut from the middle of a story, foreign text).
- */
-function parseTinyworld(tokens: readonly string[]): { lead: number; words: readonly string[]; labels: readonly TokenLabels[] } | null {
-  let lead = 0;
-  while (lead < tokens.length && /^<.*>$/.test(tokens[lead])) lead++;
-  const words = tokens.slice(lead);
-  const parsed = labelText(words.join(' '));
-  if (parsed === null || parsed.words.length !== words.length || parsed.words.some((w, i) => w !== words[i])) return null;
-  return { lead, words, labels: parsed.labels };
+const LABELER_PROVIDERS: LabelerProvider[] = [];
+
+/** Registers a dataset's token labelers; a provider name registered twice keeps the first. */
+export function registerTokenLabelers(provider: LabelerProvider): void {
+  if (!LABELER_PROVIDERS.some((p) => p.name === provider.name)) LABELER_PROVIDERS.push(provider);
 }
 
-/**
- * TinyWorld's story state at every token (the generator's own parse, `labelText`): the state
- * after that token, e.g. name=Emma from "Emma" in "named Emma" to the story's end. Leading
- * special tokens (<bos>) hold nothing; a sequence that leaves the grammar is skipped.
- */
-export const tinyworldLabeler: TokenLabeler = {
-  name: 'tinyworld',
-  title: 'Story state',
-  description: 'An attribute holds at every token from the word that reveals it to the end of the story (or to the word that changes it), whether or not the model needs it there.',
-  attributes: TINYWORLD_ATTRIBUTES,
-  label(tokens) {
-    const parsed = parseTinyworld(tokens);
-    if (parsed === null) return null;
-    const held: (readonly number[])[] = Array.from({ length: parsed.lead }, () => []);
-    for (const labels of parsed.labels) {
-      const here: number[] = [];
-      for (const [field] of TINYWORLD_VALUES) {
-        const v = labels[field];
-        if (v === null || v === false && field === 'negated') continue;
-        const i = tinyworldIndex(field, v);
-        if (i !== undefined) here.push(i);
-      }
-      held.push(here);
-    }
-    return held;
-  },
-};
-
-/**
- * TinyWorld attributes where the model uses them: attribute a = v holds at token t when the word
- * at t + 1 expresses v (`wordExpresses`: a mood word, a species sound, the name, a pronoun …) and
- * the story already holds a = v at t, so that t is a position where the model must carry the
- * value to predict the next token — the positions the probe sets (tinyworld:mood, …) mark. The
- * word that first reveals a value (the name after "named") is not one: nothing before it knows
- * the value. The last token and leading special tokens hold nothing.
- */
-export const tinyworldNextWordLabeler: TokenLabeler = {
-  name: 'tinyworld-next-word',
-  title: 'Attribute expressed by the next word (where the model uses it)',
-  description: 'An attribute holds at a token when the story already has it and the next word expresses it (a mood word, a species sound, the name, a pronoun, the food …), the positions the TinyWorld probe sets mark.',
-  attributes: TINYWORLD_ATTRIBUTES,
-  label(tokens) {
-    const parsed = parseTinyworld(tokens);
-    if (parsed === null) return null;
-    const { lead, words, labels } = parsed;
-    const held: (readonly number[])[] = Array.from({ length: lead }, () => []);
-    for (let t = 0; t < words.length; t++) {
-      const here: number[] = [];
-      if (t + 1 < words.length) {
-        for (const [field, v] of Object.entries(wordExpresses(words, t + 1)) as [keyof TokenLabels, unknown][]) {
-          if (labels[t][field] !== v) continue;
-          const i = tinyworldIndex(field, v);
-          if (i !== undefined) here.push(i);
-        }
-      }
-      held.push(here.sort((a, b) => a - b));
-    }
-    return held;
-  },
-};
-
-/** Both TinyWorld labelings, keyed as attributes.json stores their reports: where the model uses an attribute first, the story state second. */
-export const TINYWORLD_LABELERS = { next_word: tinyworldNextWordLabeler, state: tinyworldLabeler } as const;
+/** The labelers for a capture of `datasetPath` (by report key), or null when no provider knows the dataset. */
+export function labelersFor(datasetPath: string): Readonly<Record<string, TokenLabeler>> | null {
+  return LABELER_PROVIDERS.find((p) => p.matches(datasetPath))?.labelers ?? null;
+}

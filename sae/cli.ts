@@ -17,9 +17,8 @@ import { versions } from '../src/versions.js';
 import { DEFAULT_TRAINING_TOKENS, SAE_VARIANTS, type SaeVariant } from './config.js';
 import { importSae, loadSae, writeSaeFiles } from './io.js';
 import { sparseProbe } from './sparse-probe.js';
-import { TINYWORLD_PREFIX } from '../datasets/tinyworld/index.js';
 import { getGpu } from '../src/engine/index.js';
-import { TINYWORLD_LABELERS } from './attributes.js';
+import { labelersFor } from './attributes.js';
 import { writeSaeDashboard, type TrainingLogEntry } from './dashboard.js';
 import { disposeGpuSae, uploadSae } from './gpu-sae.js';
 import { gpuEncoder, lmMetricsOnHeldOut } from './lm-eval.js';
@@ -204,20 +203,21 @@ async function writeDashboard(
   const gpu = uploadSae(await getGpu(), result.sae);
   try {
     const modelDir = flags.model ?? capture.manifest.model.dir;
-    const tinyworld = capture.manifest.dataset.path.startsWith(TINYWORLD_PREFIX);
+    // Labelers a dataset provider registered for this capture's dataset (TinyWorld's, via src/cli/providers.ts).
+    const labelers = labelersFor(capture.manifest.dataset.path);
     const dash = await writeSaeDashboard({
       sae: result.sae, captureDir: capture.dir, hook, name: `sae-${path.basename(path.resolve(flags.out))}`,
       ...(flags.reports ? { reportsDir: flags.reports } : {}),
       manifest, trainingLog, metrics, ...(lm ? { lmMetrics: lm } : {}),
       ...(fs.existsSync(path.join(modelDir, 'config.json')) ? { model: modelDir } : {}),
-      ...(tinyworld ? { attributes: Object.values(TINYWORLD_LABELERS) } : {}),
+      ...(labelers ? { attributes: Object.values(labelers) } : {}),
       includeSequence: result.heldOut, encode: gpuEncoder(gpu), maxRows: 200_000,
     });
     // The attribute tables are a result in their own right (the demo's overview quotes the
-    // next-word one), so they are kept beside metrics.json, keyed as TINYWORLD_LABELERS, and not
-    // only inside the HTML: {"next_word": AttributeReport, "state": AttributeReport}.
-    if (tinyworld) {
-      const doc = Object.fromEntries(Object.keys(TINYWORLD_LABELERS).map((key, i) => [key, dash.attributes[i]]));
+    // next-word one), so they are kept beside metrics.json, keyed as the provider keys its
+    // labelers, and not only inside the HTML (TinyWorld: {"next_word": AttributeReport, "state": AttributeReport}).
+    if (labelers) {
+      const doc = Object.fromEntries(Object.keys(labelers).map((key, i) => [key, dash.attributes[i]]));
       writeFileAtomic(path.join(flags.out, 'attributes.json'), [Buffer.from(`${JSON.stringify(doc, null, 2)}\n`)]);
     }
     return { file: dash.report.file };

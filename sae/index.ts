@@ -18,3 +18,4 @@ export { heldOutSequences, heldOutRows } from './split.js';
 export { foldToSae, initialParams, type HostParams, type SaeParams } from './params.js';
 export { referenceStep, type Params64, type RefStepOptions, type RefStepResult } from './reference-train.js';
 export { readNpz, parseNpy, type NpyArray } from './npz.js';
+export { matchAttributes, bestMatches, labelersFor, registerTokenLabelers, AttributeCounter, type AttributeMatch, type AttributeReport, type LabelerProvider, type TokenLabeler } from './attributes.js';

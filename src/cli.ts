@@ -14,6 +14,7 @@ import { hooksCommand } from './cli/hooks.js';
 import { reportCommand } from './cli/report.js';
 import { verifyCommand } from './cli/verify.js';
 import { InterpError } from './errors.js';
+import { registerProviders } from './cli/providers.js';
 import { steerCommand } from '../steering/cli/steer.js';
 import { vectorCommand } from '../steering/cli/vector.js';
 import { saeCommand, trainSaeCommand } from '../sae/cli.js';
@@ -32,6 +33,7 @@ const COMMANDS: readonly CommandSpec[] = [
 ];
 
 export function buildProgram(): Command {
+  registerProviders();
   const program = new Command('interp')
     .description('Mechanistic interpretability for TypeScript and Node: hooked transformer runtime, activation capture, probes, sparse autoencoders, steering.')
     .showHelpAfterError();

@@ -3,9 +3,9 @@
  * toward. Each scorer gives every continuation a number (the behaviour, for averages and for the
  * per-prompt steerability slope) and a success flag (for the success rate):
  *
- * - TinyWorld's scorer (datasets/tinyworld scoreText, which reads the generator's own lexicon):
- *   behaviour = (target-mood words − other mood words) / max(1, mood words) ∈ [−1, 1];
- *   success = the continuation's dominant mood is the target.
+ * - a text scorer a dataset provides (registered with registerBehavior: TinyWorld's mood scorer,
+ *   datasets/tinyworld/providers.ts, reads the generator's own lexicon), parsed from
+ *   `--behavior PREFIX:...`;
  * - a lexicon of positive (and optionally negative) words: behaviour = (positive − negative) /
  *   max(1, positive + negative) ∈ [−1, 1]; success = behaviour > 0.
  * - a probe's mean score (probability of its positive class) over the generated tokens, read by
@@ -17,8 +17,6 @@ import { FileFormatError, UsageError } from '../src/errors.js';
 import type { Intervention } from '../src/runtime/interventions.js';
 import type { HookedTransformer } from '../src/runtime/model.js';
 import type { HostTensor } from '../src/runtime/tensor.js';
-import { MOODS, scoreText } from '../datasets/tinyworld/index.js';
-import type { Mood } from '../datasets/tinyworld/index.js';
 
 /** One continuation to score. */
 export interface Continuation {
@@ -41,33 +39,57 @@ export interface TokenProbe {
   score(x: Float32Array, n: number): Promise<Float32Array>;
 }
 
+/** A behaviour that reads the continuation's text alone, e.g. a dataset's own scorer of its generated world. */
+export interface TextScorer {
+  /** Shown in reports, e.g. "TinyWorld scorer: mood = happy". */
+  readonly name: string;
+  score(text: string): BehaviorScore;
+}
+
+/**
+ * Behaviours a dataset provides: `parse` receives a `--behavior` value that starts with `prefix`
+ * and returns its scorer (or throws a UsageError naming the value and what it accepts).
+ */
+export interface BehaviorProvider {
+  /** E.g. `tinyworld:`. */
+  readonly prefix: string;
+  /** One example value, shown when a value matches no behaviour. */
+  readonly example: string;
+  parse(value: string): TextScorer;
+}
+
+const PROVIDERS: BehaviorProvider[] = [];
+
+/** Registers a dataset's behaviours (the CLI does this at start-up); a prefix registered twice keeps the first. */
+export function registerBehavior(provider: BehaviorProvider): void {
+  if (!PROVIDERS.some((p) => p.prefix === provider.prefix)) PROVIDERS.push(provider);
+}
+
 export type BehaviorSpec =
-  | { readonly kind: 'tinyworld-mood'; readonly target: Mood }
+  | { readonly kind: 'text'; readonly scorer: TextScorer }
   | { readonly kind: 'lexicon'; readonly source: string; readonly positive: ReadonlySet<string>; readonly negative: ReadonlySet<string> }
   | { readonly kind: 'probe'; readonly probe: TokenProbe };
 
 /** A human-readable name of a behaviour spec. */
 export function behaviorName(b: BehaviorSpec): string {
   switch (b.kind) {
-    case 'tinyworld-mood': return `TinyWorld scorer: mood = ${b.target}`;
+    case 'text': return b.scorer.name;
     case 'lexicon': return `lexicon ${b.source} (${b.positive.size} positive, ${b.negative.size} negative words)`;
     case 'probe': return `probe ${b.probe.name} at ${b.probe.hook} (mean probability over generated tokens)`;
   }
 }
 
 /**
- * Parses `--behavior`: `tinyworld:mood=happy`, or `lexicon:FILE` where FILE is JSON
- * {"positive": [...], "negative": [...]} or text with one positive word per line. Probe
- * behaviours are built by the CLI, which owns probe loading.
+ * Parses a behaviour: `lexicon:FILE` where FILE is JSON {"positive": [...], "negative": [...]} or
+ * text with one positive word per line, or a value a registered provider takes (e.g.
+ * `tinyworld:mood=happy`). Probe behaviours are built by the CLI, which owns probe loading.
  */
 export function parseBehavior(value: string): BehaviorSpec {
-  const tw = /^tinyworld:mood=(\w+)$/.exec(value);
-  if (tw) {
-    if (!(MOODS as readonly string[]).includes(tw[1])) throw new UsageError(`--behavior ${value}: TinyWorld moods are ${MOODS.join(', ')}`, 'pass e.g. --behavior tinyworld:mood=happy');
-    return { kind: 'tinyworld-mood', target: tw[1] as Mood };
-  }
   if (value.startsWith('lexicon:')) return readLexicon(value.slice('lexicon:'.length));
-  throw new UsageError(`--behavior ${value}: expected tinyworld:mood=MOOD, lexicon:FILE or probe:DIR`, 'pass e.g. --behavior tinyworld:mood=happy or --behavior lexicon:happy-words.txt');
+  const provider = PROVIDERS.find((p) => value.startsWith(p.prefix));
+  if (provider) return { kind: 'text', scorer: provider.parse(value) };
+  const forms = ['lexicon:FILE', 'probe:DIR', ...PROVIDERS.map((p) => p.example)];
+  throw new UsageError(`behaviour ${value}: expected ${forms.join(', ')}`, `pass e.g. ${PROVIDERS[0]?.example ?? 'lexicon:happy-words.txt'} or lexicon:happy-words.txt`);
 }
 
 function readLexicon(file: string): BehaviorSpec {
@@ -97,8 +119,8 @@ function readLexicon(file: string): BehaviorSpec {
 /** Scores every continuation; the model is used only by probe behaviours. */
 export async function scoreContinuations(spec: BehaviorSpec, model: HookedTransformer, items: readonly Continuation[], batchSize = 16): Promise<BehaviorScore[]> {
   switch (spec.kind) {
-    case 'tinyworld-mood':
-      return items.map((c) => moodScore(c.text ?? '', spec.target));
+    case 'text':
+      return items.map((c) => spec.scorer.score(c.text ?? ''));
     case 'lexicon':
       return items.map((c) => lexiconScore(c.text ?? '', spec.positive, spec.negative));
     case 'probe': {
@@ -109,13 +131,6 @@ export async function scoreContinuations(spec: BehaviorSpec, model: HookedTransf
       });
     }
   }
-}
-
-function moodScore(text: string, target: Mood): BehaviorScore {
-  const s = scoreText(text);
-  const total = MOODS.reduce((a, m) => a + s.moodCounts[m], 0);
-  const on = s.moodCounts[target];
-  return { score: (on - (total - on)) / Math.max(1, total), success: s.mood === target };
 }
 
 function lexiconScore(text: string, positive: ReadonlySet<string>, negative: ReadonlySet<string>): BehaviorScore {

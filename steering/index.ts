@@ -15,7 +15,7 @@ export { loadVector, loadVectors, saveVector, vectorNorm, VECTOR_FORMAT, VECTOR_
 export { pairDifferences, pooledActivations, meanDifference, firstPrincipalComponent, randomVector, decoderRow, readIndices, parseReadPosition, readPositionName, type TokenPair, type PairDifferences, type PooledActivations } from './sources.js';
 export { compileIntervention, clampFunction, residualWriters, positionSelector, parseCoefficient, parseSweep, parsePositions, resolveScale, coefficientName, positionsName, type Coefficient, type SteerPositions, type SteeringIntervention } from './interventions.js';
 export { continuationKl, neutralCost, hookMeanNorm, type ContinuationKl, type NeutralCost } from './metrics.js';
-export { parseBehavior, scoreContinuations, probeTokenScores, behaviorName, type BehaviorSpec, type BehaviorScore, type Continuation, type TokenProbe } from './behavior.js';
+export { parseBehavior, registerBehavior, scoreContinuations, probeTokenScores, behaviorName, type BehaviorProvider, type BehaviorSpec, type BehaviorScore, type Continuation, type TextScorer, type TokenProbe } from './behavior.js';
 export { findKnee, frontier, steerability, slope, KNEE_RULE, type Knee, type SweepPoint, type Steerability } from './sweep.js';
 export { runSteer, resultRow, type SteerArm, type SteerConfig, type SteerResult, type ArmResult, type CoefficientResult, type PromptOutcome, type Progress } from './steer.js';
 export { loadPairs, type PairSet, type TextPair, type PairFields } from './pairs.js';
@@ -23,4 +23,3 @@ export { logitLens, cosine, nearestRows, type LogitLens, type LensToken } from '
 export { chooseProbe, probeVector, probeScorer, openSae, type ProbeChoice } from './external.js';
 export { writeSteerOutputs, type SteerOutputs, type SteerOutputOptions, type VectorCard } from './output.js';
 export { writeSteerReport, type SteerReportInput } from './report.js';
-export { sadOpenings, cutAfterFirstMood } from './tinyworld.js';

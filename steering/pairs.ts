@@ -1,12 +1,12 @@
 /**
  * Contrastive pair sets: JSONL with one pair of texts per line, `{"positive": "...", "negative":
- * "..."}` (field names configurable; other fields are ignored), or a generated TinyWorld set
- * such as `tinyworld:pairs-happy-sad`. The whole file is validated before anything runs.
+ * "..."}` (field names configurable; other fields are ignored), or a named dataset a provider
+ * serves (src/dataset/providers.ts), such as `tinyworld:pairs-happy-sad`. The whole file is validated before anything runs.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { TINYWORLD_PREFIX, tinyworldDataset } from '../datasets/tinyworld/index.js';
+import { datasetProviderFor, namedDatasetLines } from '../src/dataset/providers.js';
 import { FileFormatError, UsageError } from '../src/errors.js';
 
 export interface TextPair {
@@ -15,7 +15,7 @@ export interface TextPair {
 }
 
 export interface PairSet {
-  /** Absolute path or `tinyworld:NAME`. */
+  /** Absolute path, or a named dataset (`tinyworld:NAME`). */
   readonly source: string;
   readonly sha256: string;
   readonly pairs: readonly TextPair[];
@@ -30,8 +30,8 @@ export interface PairFields {
 export function loadPairs(arg: string, fields: PairFields = { positive: 'positive', negative: 'negative' }, limit?: number): PairSet {
   let content: string;
   let source: string;
-  if (arg.startsWith(TINYWORLD_PREFIX)) {
-    content = tinyworldDataset(arg).join('\n');
+  if (datasetProviderFor(arg)) {
+    content = namedDatasetLines(arg).join('\n');
     source = arg;
   } else {
     source = path.resolve(arg);

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureWriter } from '../../src/store/index.js';
 import { generateStory, labelText } from '../../datasets/tinyworld/index.js';
-import { AttributeCounter, bestMatches, matchAttributes, tinyworldLabeler, tinyworldNextWordLabeler, type TokenLabeler } from '../../sae/attributes.js';
+import { AttributeCounter, bestMatches, matchAttributes, type TokenLabeler } from '../../sae/attributes.js';
+import { tinyworldLabeler, tinyworldNextWordLabeler } from '../../datasets/tinyworld/providers.js';
 import type { Sae } from '../../sae/sae.js';
 
 const HOOK = 'blocks.1.hook_resid_post';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINYWORLD_MODEL_DIR } from '../../datasets/tinyworld/index.js';
 import { PROBE_FORMAT, PROBE_FORMAT_VERSION, saveProbe } from '../../probes/index.js';
-import { sadOpenings } from '../../steering/tinyworld.js';
+import { sadOpenings } from '../../datasets/tinyworld/index.js';
 import { loadVector } from '../../steering/vector.js';
 import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
@@ -22,7 +22,7 @@ let env: NodeJS.ProcessEnv;
 beforeAll(() => {
   env = { INTERP_CACHE_DIR: isolateCache() };
   dir = mkdtempSync(path.join(tmpdir(), 'interp-steer-cli-'));
-  writeFileSync(path.join(dir, 'sad.jsonl'), sadOpenings({ count: 4 }).map((o) => JSON.stringify(o)).join('\n'));
+  writeFileSync(path.join(dir, 'sad.jsonl'), sadOpenings(4).map((o) => JSON.stringify(o)).join('\n'));
 });
 
 describe('interp vector and interp steer', () => {
@@ -109,7 +109,7 @@ describe('interp vector and interp steer', () => {
 
   it('generate --steer adds the vector for one-off use, and coefficient 0 changes nothing', () => {
     const vec = path.join(dir, 'one');
-    const prompt = sadOpenings({ count: 1 })[0].text;
+    const prompt = sadOpenings(1)[0].text;
     const base = runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--json'], env);
     const zero = runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--steer', vec, '--coeff', '0', '--json'], env);
     const steered = runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--steer', vec, '--coeff', '1x-norm', '--positions', 'all', '--json'], env);

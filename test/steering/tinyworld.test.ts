@@ -16,7 +16,8 @@ import { hookMeanNorm } from '../../steering/metrics.js';
 import { meanDifference, pairDifferences, randomVector } from '../../steering/sources.js';
 import { runSteer } from '../../steering/steer.js';
 import type { SteerArm } from '../../steering/steer.js';
-import { sadOpenings } from '../../steering/tinyworld.js';
+import { sadOpenings } from '../../datasets/tinyworld/index.js';
+import { tinyworldMoodScorer } from '../../datasets/tinyworld/providers.js';
 import { vectorNorm } from '../../steering/vector.js';
 import { isolateCache } from '../helpers/fixtures.js';
 
@@ -33,7 +34,7 @@ describe('TinyWorld: happy − sad steering', () => {
   it('turns ≥ 80% of sad openings happy within 0.3 nats of neutral ΔCE; a random vector of the same norm does not', async () => {
     const pairs = (tinyworldRecords('tinyworld:pairs-happy-sad', { count: 200 }) as PairRecord[]).map((p) => ({ positive: model.encode(p.positive), negative: model.encode(p.negative) }));
     const v = meanDifference(await pairDifferences(model, HOOK, pairs, { kind: 'from-first-difference' }));
-    const prompts = sadOpenings({ count: PROMPTS }).map((o) => model.encode(o.text));
+    const prompts = sadOpenings(PROMPTS).map((o) => model.encode(o.text));
     const neutral = (tinyworldRecords('tinyworld:neutral', { count: 64 }) as { text: string }[]).map((r) => model.encode(r.text));
     const meanNorm = await hookMeanNorm(model, HOOK, neutral);
     const arm = (vector: Float32Array, label: string, control: SteerArm['control']): SteerArm => ({
@@ -44,7 +45,7 @@ describe('TinyWorld: happy − sad steering', () => {
     const result = await runSteer({
       model, prompts, neutral, arms: [arm(v, 'happy − sad', () => arm(random, 'random', null))], control: true,
       coefficients: [0.6, 0.7, 0.8, 0.9].map((value) => ({ units: 'norm' as const, value })),
-      generation: { maxNewTokens: 40, temperature: 1, seed: 0 }, behavior: { kind: 'tinyworld-mood', target: 'happy' },
+      generation: { maxNewTokens: 40, temperature: 1, seed: 0 }, behavior: { kind: 'text', scorer: tinyworldMoodScorer('happy') },
       monitor: null, ceBudget: 0.3, batchSize: 20,
     });
     const table = (a: typeof result.arms[number]) => a.results.map((r) => `${r.coeff.value}x: ${(r.successRate! * 100).toFixed(0)}% ΔCE ${r.neutral!.ceDelta.toFixed(3)}`).join('; ');
