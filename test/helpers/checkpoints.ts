@@ -3,10 +3,21 @@
  * pass over the same weights that returns TransformerLens hook values. Together they check that
  * the runtime is right for shapes the fixtures do not cover (untied heads, other GQA ratios,
  * other rope_theta, q/k/v biases) instead of being tuned to the fixtures.
+ *
+ * gpt2 and llama are written and referenced here; gpt_neox, gemma (1, 2, 3) and qwen3 in
+ * checkpoints/random-families.ts (config and weights) and checkpoints/hf-reference.ts (the
+ * reference, which reads config.json as transformers does).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeSafetensors } from '../../src/model/index.js';
+import { hfReferenceForward } from './checkpoints/hf-reference.js';
+import { drawFamilyWeights, familyConfig, isFamilyModel } from './checkpoints/random-families.js';
+import type { RandomFamilyModel } from './checkpoints/random-families.js';
+
+export { familyConfig, isFamilyModel } from './checkpoints/random-families.js';
+export type { LayerType, RandomFamilyModel, RandomGemma, RandomNeox, RandomQwen3 } from './checkpoints/random-families.js';
+export { hfReferenceForward, readCheckpoint64 } from './checkpoints/hf-reference.js';
 
 export interface RandomGpt2 {
   readonly family: 'gpt2';
@@ -34,6 +45,9 @@ export interface RandomLlama {
 
 export type RandomModel = RandomGpt2 | RandomLlama;
 
+/** Every family writeRandomModel and referenceForward know. */
+export type AnyRandomModel = RandomModel | RandomFamilyModel;
+
 /** Weights by checkpoint name, with shapes, in float64 for the reference. */
 export type Weights = Map<string, { data: Float64Array; shape: number[] }>;
 
@@ -49,7 +63,7 @@ export function rng(seed: number): () => number {
 }
 
 /** Writes config.json + model.safetensors and returns the weights (rounded to fp32, held as float64). */
-export function writeRandomModel(dir: string, m: RandomModel, seed = 1): Weights {
+export function writeRandomModel(dir: string, m: AnyRandomModel, seed = 1): Weights {
   const rand = rng(seed);
   const normal = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
   const weights: Weights = new Map();
@@ -74,6 +88,9 @@ export function writeRandomModel(dir: string, m: RandomModel, seed = 1): Weights
     add('ln_f.weight', [d], 0.1, 1); add('ln_f.bias', [d], 0.1);
     if (m.untiedHead) add('lm_head.weight', [vocab, d], 0.1);
     config = { model_type: 'gpt2', n_embd: d, n_layer: m.layers, n_head: m.heads, n_positions: nPos, vocab_size: vocab, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, n_inner: null, bos_token_id: 0, eos_token_id: 0, tie_word_embeddings: !m.untiedHead };
+  } else if (isFamilyModel(m)) {
+    drawFamilyWeights(m, add);
+    config = familyConfig(m);
   } else {
     const { d, vocab, heads, kvHeads, dMlp } = m;
     const dh = d / heads;
@@ -189,7 +206,8 @@ const geluNew = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) *
 const siluF = (v: number) => v / (1 + Math.exp(-v));
 
 /** Hook values (flattened, batch of one) keyed by TransformerLens name. */
-export function referenceForward(m: RandomModel, w: Weights, ids: readonly number[]): Map<string, Float64Array> {
+export function referenceForward(m: AnyRandomModel, w: Weights, ids: readonly number[]): Map<string, Float64Array> {
+  if (isFamilyModel(m)) return hfReferenceForward(familyConfig(m), w, ids);
   const W = (n: string) => {
     const t = w.get(n);
     if (!t) throw new Error(`reference: no weight ${n}`);
