@@ -10,6 +10,7 @@
  *   takes a core from lavapipe; `settle` sleeps ~1 ms (Atomics.wait) between polls instead.
  */
 import { create, globals } from 'webgpu';
+import { filterNativeStderr } from './native-stderr.js';
 import { EnvironmentError, InternalError } from '../errors.js';
 
 /** Which family of kernels suits the adapter. */
@@ -76,7 +77,8 @@ function dawnOptions(): string[] {
 
 /** Requests the adapter without opening a device; undefined when there is none. */
 export async function requestAdapter(): Promise<GPUAdapter | undefined> {
-  const adapter = await navigatorGpu.requestAdapter({ powerPreference: 'high-performance' });
+  // Dawn enumerates adapters inside this call and prints two informational warnings per request.
+  const adapter = await filterNativeStderr(() => navigatorGpu.requestAdapter({ powerPreference: 'high-performance' }));
   return adapter ?? undefined;
 }
 

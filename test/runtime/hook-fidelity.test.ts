@@ -5,7 +5,7 @@
  * config errors of the new families, each naming its field. Random checkpoints only, so a clone
  * without ../shared runs all of it.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,8 @@ describe('hooks as TransformerLens defines them', () => {
   it('a qwen3 checkpoint without q_norm weights is refused naming the missing key', async () => {
     const dir = tmp('qwen3');
     writeRandomModel(dir, { family: 'llama', layers: 1, d: 16, heads: 2, kvHeads: 1, dMlp: 24, vocab: 40, theta: 1e6, tied: false, qkvBias: false, modelType: 'qwen3' as 'llama' }, 7);
+    const config = path.join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), head_dim: 8 })); // Qwen3Config's default is 128
     await expect(HookedTransformer.load(dir)).rejects.toThrow(/q_norm\.weight/);
   });
 });
@@ -155,6 +157,14 @@ describe('config errors of the new families name the field', () => {
       expect((error as Error).message).toContain('/models/x/config.json');
     });
   }
+
+  it('takes head_dim defaults from the transformers config classes, not hidden_size / heads', () => {
+    const noHeadDim = (t: string) => ({ model_type: t, hidden_size: 64, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 2, vocab_size: 40 });
+    expect(openFamily(noHeadDim('qwen3'), 'c.json').config.dHead).toBe(128);
+    expect(openFamily(noHeadDim('gemma'), 'c.json').config.dHead).toBe(256);
+    expect(openFamily(noHeadDim('gemma2'), 'c.json').config.dHead).toBe(256);
+    expect(openFamily(noHeadDim('llama'), 'c.json').config.dHead).toBe(32);
+  });
 
   it('reads the layer kinds Hugging Face derives when layer_types is absent', () => {
     const g2 = openFamily(gemma2, 'c.json').config as unknown as { layerTypes: string[] };

@@ -50,8 +50,8 @@ type Raw = Readonly<Record<string, unknown>>;
  * what differs from them.
  */
 const DEFAULTS: Readonly<Record<Generation, Raw>> = {
-  1: { rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 8192 },
-  2: { rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 8192, query_pre_attn_scalar: 256, sliding_window: 4096, attn_logit_softcapping: 50, final_logit_softcapping: 30 },
+  1: { head_dim: 256, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 8192 },
+  2: { head_dim: 256, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 8192, query_pre_attn_scalar: 256, sliding_window: 4096, attn_logit_softcapping: 50, final_logit_softcapping: 30 },
   3: {
     vocab_size: 262208, hidden_size: 2304, intermediate_size: 9216, num_hidden_layers: 26, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256,
     rope_theta: 1e6, rope_local_base_freq: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 131072, query_pre_attn_scalar: 256,

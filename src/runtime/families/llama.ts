@@ -65,13 +65,13 @@ export function scaledInverseFrequencies(raw: Readonly<Record<string, unknown>>,
 }
 
 /** Heads and head dimension, checked: GQA divisibility, an even head_dim below MAX_HEAD_DIM. */
-export function readHeads(raw: Readonly<Record<string, unknown>>, path: string, dModel: number): { nHeads: number; nKvHeads: number; dHead: number } {
+export function readHeads(raw: Readonly<Record<string, unknown>>, path: string, dModel: number, defaultHeadDim?: number): { nHeads: number; nKvHeads: number; dHead: number } {
   const nHeads = readInt(raw, path, ['num_attention_heads']);
   const nKvHeads = readInt(raw, path, ['num_key_value_heads'], nHeads);
   if (nHeads % nKvHeads !== 0) {
     throw new ModelFormatError(`${path}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`, 'check config.json against the checkpoint');
   }
-  const dHead = readInt(raw, path, ['head_dim'], dModel / nHeads);
+  const dHead = readInt(raw, path, ['head_dim'], defaultHeadDim ?? dModel / nHeads);
   if (!Number.isInteger(dHead) || dHead % 2 !== 0) {
     throw new ModelFormatError(`${path}: head dimension ${dHead} must be an even integer`, 'set head_dim in config.json');
   }
@@ -100,7 +100,8 @@ function defaultLayerType(raw: Readonly<Record<string, unknown>>, window: number
 
 function parseConfig(raw: Readonly<Record<string, unknown>>, path: string): LlamaConfig {
   const dModel = readInt(raw, path, ['hidden_size']);
-  const { nHeads, nKvHeads, dHead } = readHeads(raw, path, dModel);
+  // Qwen3Config defaults head_dim to 128 rather than hidden_size / heads (configuration_qwen3.py).
+  const { nHeads, nKvHeads, dHead } = readHeads(raw, path, dModel, String(raw.model_type) === 'qwen3' ? 128 : undefined);
   const nLayers = readInt(raw, path, ['num_hidden_layers']);
   const ropeTheta = readNumber(raw, path, ['rope_theta'], 10000);
   // Phi-3/Phi-4 rotate only the first partial_rotary_factor of each head (transformers' _compute_default_rope_parameters).
