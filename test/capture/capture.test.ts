@@ -39,12 +39,12 @@ const HOOKS = 'blocks.0.hook_resid_post,blocks.2.hook_mlp_out';
 const storiesHf = fixture('stories260K-hf');
 
 describe.skipIf(storiesHf === null)('the token column', () => {
-  it('holds each token as it reads in the text (SentencePiece "▁he" → " he"), with its id beside it', () => {
+  it('holds each token as it reads in the text (SentencePiece "▁he" → " he"), with its id beside it', async () => {
     const dir = tmp();
     const data = path.join(dir, 'text.jsonl');
     writeFileSync(data, `${JSON.stringify({ text: 'One day, he found a ball.\nThe end' })}\n`);
     const out = path.join(dir, 'cap');
-    const r = runCli(['capture', '--model', storiesHf as string, '--dataset', data, '--hooks', 'resid_post.0', '--out', out, '--no-report'], env);
+    const r = await runCli(['capture', '--model', storiesHf as string, '--dataset', data, '--hooks', 'resid_post.0', '--out', out, '--no-report'], env);
     expect(r.code, r.stderr).toBe(0);
     const b = [...openCapture(out).batches({ hooks: [], batchRows: 100 })][0];
     expect(b.token.join('')).toBe('<s> One day, he found a ball.\nThe end');
@@ -61,7 +61,7 @@ describe.skipIf(gpt2 === null)('interp capture', () => {
     const docs = readFileSync(data, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { token_ids: number[] });
     for (const dtype of ['f32', 'f16']) {
       const out = path.join(dir, `cap-${dtype}`);
-      const r = runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', HOOKS, '--out', out, '--dtype', dtype, '--batch-size', '5', '--no-report', '--json'], env);
+      const r = await runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', HOOKS, '--out', out, '--dtype', dtype, '--batch-size', '5', '--no-report', '--json'], env);
       expect(r.code, r.stderr).toBe(0);
       const capture = openCapture(out);
       expect(capture.rows).toBe(docs.reduce((a, d) => a + d.token_ids.length, 0));
@@ -95,13 +95,13 @@ describe.skipIf(gpt2 === null)('interp capture', () => {
     await model.dispose();
   });
 
-  it('keeps the last token, the token a field points at, or the mean', () => {
+  it('keeps the last token, the token a field points at, or the mean', async () => {
     const dir = tmp();
     const data = writeDataset(dir, 7);
     const docs = readFileSync(data, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { token_ids: number[]; idx: number });
     for (const positions of ['last', 'idx', 'mean']) {
       const out = path.join(dir, positions);
-      const r = runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', 'resid_post.1', '--out', out, '--positions', positions, '--no-report'], env);
+      const r = await runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', 'resid_post.1', '--out', out, '--positions', positions, '--no-report'], env);
       expect(r.code, r.stderr).toBe(0);
       const capture = openCapture(out);
       expect(capture.rows).toBe(7);
@@ -117,7 +117,7 @@ describe.skipIf(gpt2 === null)('interp capture', () => {
     const data = writeDataset(dir, 240, 5);
     const args = (out: string) => ['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', HOOKS, '--out', out, '--batch-size', '4', '--shard-rows', '60', '--dtype', 'f16', '--no-report'];
     const clean = path.join(dir, 'clean');
-    expect(runCli(args(clean), env).code).toBe(0);
+    expect((await runCli(args(clean), env)).code).toBe(0);
     const entry = fileURLToPath(new URL('../helpers/cli-entry.ts', import.meta.url));
     // Kill once the store holds k complete shards (mid-capture by construction), and once early.
     for (const k of [0, 1, 3, 5]) {
@@ -135,7 +135,7 @@ describe.skipIf(gpt2 === null)('interp capture', () => {
       await exited;
       const m = JSON.parse(existsSync(path.join(out, 'manifest.json')) ? readFileSync(path.join(out, 'manifest.json'), 'utf8') : '{"complete":false}') as { complete: boolean };
       expect(m.complete, `killed at ${shardsAtKill} shards`).toBe(false);
-      const resumed = runCli([...args(out), '--json'], env);
+      const resumed = await runCli([...args(out), '--json'], env);
       expect(resumed.code, resumed.stderr).toBe(0);
       const shards = readdirSync(clean).filter((f) => f.endsWith('.arrow')).sort();
       expect(readdirSync(out).filter((f) => f.endsWith('.arrow')).sort()).toEqual(shards);
@@ -147,35 +147,35 @@ describe.skipIf(gpt2 === null)('interp capture', () => {
     }
   }, 300_000);
 
-  it('refuses to resume a capture made with other hooks, and never overwrites it', () => {
+  it('refuses to resume a capture made with other hooks, and never overwrites it', async () => {
     const dir = tmp();
     const data = writeDataset(dir, 5);
     const out = path.join(dir, 'cap');
-    expect(runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', 'resid_post.0', '--out', out, '--no-report'], env).code).toBe(0);
+    expect((await runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', 'resid_post.0', '--out', out, '--no-report'], env)).code).toBe(0);
     const before = readFileSync(path.join(out, 'manifest.json'));
-    const r = runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', 'resid_post.1', '--out', out, '--no-report'], env);
+    const r = await runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', 'resid_post.1', '--out', out, '--no-report'], env);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/hooks/);
     expect(readFileSync(path.join(out, 'manifest.json')).equals(before)).toBe(true);
-    const unknown = runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', 'resid_psot.1', '--out', path.join(dir, 'x'), '--no-report'], env);
+    const unknown = await runCli(['capture', '--model', gpt2 as string, '--dataset', data, '--hooks', 'resid_psot.1', '--out', path.join(dir, 'x'), '--no-report'], env);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/resid_post/);
     expect(existsSync(path.join(dir, 'x', 'manifest.json'))).toBe(false);
     const badLine = path.join(dir, 'bad.jsonl');
     writeFileSync(badLine, '{"token_ids":[1,2]}\n{"token_ids":"oops"}\n');
-    const bad = runCli(['capture', '--model', gpt2 as string, '--dataset', badLine, '--hooks', 'resid_post.1', '--out', path.join(dir, 'y'), '--no-report'], env);
+    const bad = await runCli(['capture', '--model', gpt2 as string, '--dataset', badLine, '--hooks', 'resid_post.1', '--out', path.join(dir, 'y'), '--no-report'], env);
     expect(bad.stderr).toMatch(/bad\.jsonl:2: "token_ids"/);
     expect(existsSync(path.join(dir, 'y'))).toBe(false);
   });
 
-  it('exports the hf-datasets layout that an independent Arrow reader loads', () => {
+  it('exports the hf-datasets layout that an independent Arrow reader loads', async () => {
     const dir = tmp();
     const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ token_ids: Array.from({ length: 16 }, (_, j) => (i * 31 + j * 7) % 512) }));
     writeFileSync(path.join(dir, 'fixed.jsonl'), lines.join('\n'));
     const out = path.join(dir, 'cap');
-    expect(runCli(['capture', '--model', gpt2 as string, '--dataset', path.join(dir, 'fixed.jsonl'), '--hooks', 'resid_post.2', '--out', out, '--context', '16', '--no-report'], env).code).toBe(0);
+    expect((await runCli(['capture', '--model', gpt2 as string, '--dataset', path.join(dir, 'fixed.jsonl'), '--hooks', 'resid_post.2', '--out', out, '--context', '16', '--no-report'], env)).code).toBe(0);
     const hf = path.join(dir, 'hf');
-    const r = runCli(['export', '--format', 'hf-datasets', '--hook', 'blocks.2.hook_resid_post', out, hf, '--json'], env);
+    const r = await runCli(['export', '--format', 'hf-datasets', '--hook', 'blocks.2.hook_resid_post', out, hf, '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(hf, 'state.json'), 'utf8'))._data_files[0].filename).toBe('data-00000-of-00001.arrow');
     const table = tableFromIPC(readFileSync(path.join(hf, 'data-00000-of-00001.arrow')));

@@ -28,7 +28,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('capture report in Chro
     }));
     writeFileSync(path.join(dir, 'data.jsonl'), lines.join('\n'));
     const reports = path.join(dir, 'reports');
-    const r = runCli(['capture', '--model', modelDir, '--dataset', path.join(dir, 'data.jsonl'), '--hooks', 'resid_post.0,resid_post.1', '--out', path.join(dir, 'cap'), '--reports', reports, '--json'], { INTERP_CACHE_DIR: cacheDir });
+    const r = await runCli(['capture', '--model', modelDir, '--dataset', path.join(dir, 'data.jsonl'), '--hooks', 'resid_post.0,resid_post.1', '--out', path.join(dir, 'cap'), '--reports', reports, '--json'], { INTERP_CACHE_DIR: cacheDir });
     expect(r.code, r.stderr).toBe(0);
     const file = JSON.parse(r.stdout).report as string;
     const page = await openInChromium(file);

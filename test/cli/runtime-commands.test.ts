@@ -18,8 +18,8 @@ const gpt2 = fixture('gpt2-tiny');
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'interp-cli-'));
 
 /** A user error: non-zero exit, a message on stderr that mentions `mention`, and no stack trace. */
-function expectUserError(args: string[], mention: RegExp): void {
-  const r = runCli(args, env);
+async function expectUserError(args: string[], mention: RegExp): Promise<void> {
+  const r = await runCli(args, env);
   expect(r.code, r.stderr).not.toBe(0);
   expect(r.stderr).toMatch(/^interp: /m);
   expect(r.stderr).toMatch(mention);
@@ -27,9 +27,9 @@ function expectUserError(args: string[], mention: RegExp): void {
 }
 
 describe.skipIf(llama === null || gpt2 === null)('interp verify', () => {
-  it('passes on both fixtures and prints the JSON summary', () => {
+  it('passes on both fixtures and prints the JSON summary', async () => {
     for (const dir of [gpt2, llama] as string[]) {
-      const r = runCli(['verify', '--model', dir, '--json'], env);
+      const r = await runCli(['verify', '--model', dir, '--json'], env);
       expect(r.code, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout) as { pass: boolean; hooks: { name: string; max_abs: number; pass: boolean }[]; greedy: { pass: boolean } | null };
       expect(out.pass).toBe(true);
@@ -38,7 +38,7 @@ describe.skipIf(llama === null || gpt2 === null)('interp verify', () => {
     }
   });
 
-  it('names the first diverging hook and exits 1 when a reference tensor is off', () => {
+  it('names the first diverging hook and exits 1 when a reference tensor is off', async () => {
     const dir = tmp();
     const ref = openSafetensors(path.join(gpt2 as string, 'reference.safetensors'));
     const tensors: Record<string, WritableTensor> = {};
@@ -51,32 +51,32 @@ describe.skipIf(llama === null || gpt2 === null)('interp verify', () => {
       }
     }
     writeSafetensors(path.join(dir, 'reference.safetensors'), tensors);
-    const r = runCli(['verify', '--model', gpt2 as string, '--reference', path.join(dir, 'reference.safetensors')], env);
+    const r = await runCli(['verify', '--model', gpt2 as string, '--reference', path.join(dir, 'reference.safetensors')], env);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('first diverging hook: blocks.1.hook_resid_mid');
   });
 });
 
 describe.skipIf(llama === null)('interp generate and hooks', () => {
-  it('generates from ids exactly as given, greedily, reproducing greedy.json', () => {
+  it('generates from ids exactly as given, greedily, reproducing greedy.json', async () => {
     const greedy = JSON.parse(readFileSync(path.join(llama as string, 'greedy.json'), 'utf8')) as { generated_ids: number[] };
-    const r = runCli(['generate', '--model', llama as string, '--ids', '1', '--max-new-tokens', '10', '--json'], env);
+    const r = await runCli(['generate', '--model', llama as string, '--ids', '1', '--max-new-tokens', '10', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).ids).toEqual(greedy.generated_ids.slice(0, 10));
   });
 
-  it('lists hooks with shapes', () => {
-    const r = runCli(['hooks', '--model', llama as string, '--json'], env);
+  it('lists hooks with shapes', async () => {
+    const r = await runCli(['hooks', '--model', llama as string, '--json'], env);
     const out = JSON.parse(r.stdout) as { hooks: { name: string; shape: (number | string)[] }[] };
     const q = out.hooks.find((h) => h.name === 'blocks.0.attn.hook_k');
     expect(q?.shape).toEqual(['batch', 'pos', 4, 8]);
     expect(out.hooks.some((h) => h.name === 'hook_pos_embed')).toBe(false);
   });
 
-  it('rejects ids outside the vocabulary and bad flag values', () => {
-    expectUserError(['generate', '--model', llama as string, '--ids', '1,99999'], /99999.*outside the vocabulary/);
-    expectUserError(['generate', '--model', llama as string, '--ids', '1', '--temperature', 'hot'], /--temperature/);
-    expectUserError(['generate', '--model', llama as string], /--prompt.*--ids/);
+  it('rejects ids outside the vocabulary and bad flag values', async () => {
+    await expectUserError(['generate', '--model', llama as string, '--ids', '1,99999'], /99999.*outside the vocabulary/);
+    await expectUserError(['generate', '--model', llama as string, '--ids', '1', '--temperature', 'hot'], /--temperature/);
+    await expectUserError(['generate', '--model', llama as string], /--prompt.*--ids/);
   });
 });
 
@@ -87,29 +87,29 @@ describe.skipIf(gpt2 === null)('bad model directories', () => {
     return dir;
   };
 
-  it('missing config.json', () => {
+  it('missing config.json', async () => {
     const dir = copyModel();
     rmSync(path.join(dir, 'config.json'));
-    expectUserError(['hooks', '--model', dir], /config\.json/);
+    await expectUserError(['hooks', '--model', dir], /config\.json/);
     writeFileSync(path.join(dir, 'config.json'), '{"model_type": ');
-    expectUserError(['hooks', '--model', dir], /config\.json/);
+    await expectUserError(['hooks', '--model', dir], /config\.json/);
   });
 
-  it('unknown model_type lists the supported ones', () => {
+  it('unknown model_type lists the supported ones', async () => {
     const dir = copyModel();
     const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, model_type: 'mamba' }));
-    expectUserError(['hooks', '--model', dir], /mamba.*not supported[\s\S]*gpt2, llama/);
+    await expectUserError(['hooks', '--model', dir], /mamba.*not supported[\s\S]*gpt2, llama/);
   });
 
-  it('a tensor whose shape disagrees with the config', () => {
+  it('a tensor whose shape disagrees with the config', async () => {
     const dir = copyModel();
     const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, n_inner: 128 }));
-    expectUserError(['hooks', '--model', dir], /h\.0\.mlp\.c_fc\.weight.*\[64, 256\].*\[64, 128\]/);
+    await expectUserError(['hooks', '--model', dir], /h\.0\.mlp\.c_fc\.weight.*\[64, 256\].*\[64, 128\]/);
   });
 
-  it('truncated, non-JSON, and out-of-file safetensors headers', () => {
+  it('truncated, non-JSON, and out-of-file safetensors headers', async () => {
     const original = readFileSync(path.join(gpt2 as string, 'model.safetensors'));
     const headerLength = Number(original.readBigUInt64LE(0));
     const cases: [string, Buffer][] = [
@@ -120,16 +120,16 @@ describe.skipIf(gpt2 === null)('bad model directories', () => {
     for (const [, bytes] of cases) {
       const dir = copyModel();
       writeFileSync(path.join(dir, 'model.safetensors'), bytes);
-      expectUserError(['hooks', '--model', dir], /model\.safetensors/);
+      await expectUserError(['hooks', '--model', dir], /model\.safetensors/);
     }
   });
 
-  it('a directory that does not exist, and pickled weights', () => {
-    expectUserError(['hooks', '--model', path.join(tmp(), 'nope')], /nope/);
+  it('a directory that does not exist, and pickled weights', async () => {
+    await expectUserError(['hooks', '--model', path.join(tmp(), 'nope')], /nope/);
     const dir = tmp();
     writeFileSync(path.join(dir, 'config.json'), readFileSync(path.join(gpt2 as string, 'config.json')));
     writeFileSync(path.join(dir, 'pytorch_model.bin'), 'not really a pickle');
-    expectUserError(['hooks', '--model', dir], /safe_serialization=True/);
+    await expectUserError(['hooks', '--model', dir], /safe_serialization=True/);
   });
 });
 
@@ -138,11 +138,11 @@ const storiesHf = fixture('stories260K-hf');
 describe.skipIf(storiesHf === null)('interp generate with a SentencePiece tokenizer (stories260K-hf)', () => {
   const prompt = 'Once upon a time, there was a kid named Tim. One day,';
 
-  it('prints the continuation with its leading space, in --json and as text', () => {
-    const j = runCli(['generate', '--model', storiesHf as string, '--prompt', prompt, '--max-new-tokens', '8', '--json'], env);
+  it('prints the continuation with its leading space, in --json and as text', async () => {
+    const j = await runCli(['generate', '--model', storiesHf as string, '--prompt', prompt, '--max-new-tokens', '8', '--json'], env);
     expect(j.code, j.stderr).toBe(0);
     expect((JSON.parse(j.stdout) as { text: string }).text).toMatch(/^ he found/);
-    const t = runCli(['generate', '--model', storiesHf as string, '--prompt', prompt, '--max-new-tokens', '8'], env);
+    const t = await runCli(['generate', '--model', storiesHf as string, '--prompt', prompt, '--max-new-tokens', '8'], env);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/One day, he found/);
   });
@@ -151,8 +151,8 @@ describe.skipIf(storiesHf === null)('interp generate with a SentencePiece tokeni
 describe('the embedded TinyWorld model', () => {
   const dir = 'datasets/tinyworld/model';
 
-  it('passes interp verify against the reference its PyTorch training code wrote, greedy ids included', () => {
-    const r = runCli(['verify', '--model', dir, '--json'], env);
+  it('passes interp verify against the reference its PyTorch training code wrote, greedy ids included', async () => {
+    const r = await runCli(['verify', '--model', dir, '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { pass: boolean; hooks: unknown[]; greedy: { pass: boolean } | null };
     expect(out.pass).toBe(true);
@@ -162,7 +162,7 @@ describe('the embedded TinyWorld model', () => {
 
   it('continues a story prompt with grammatical TinyWorld text', async () => {
     const { isStoryText } = await import('../../datasets/tinyworld/index.js');
-    const r = runCli(['generate', '--model', dir, '--prompt', 'Once upon a time', '--max-new-tokens', '200', '--json'], env);
+    const r = await runCli(['generate', '--model', dir, '--prompt', 'Once upon a time', '--max-new-tokens', '200', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { text: string; stop_reason: string };
     expect(out.stop_reason).toBe('eos');

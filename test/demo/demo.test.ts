@@ -46,7 +46,7 @@ describe('interp demo --quick', () => {
     const killed = readState(out);
     expect(Object.keys(killed.stages)).toEqual(['capture-probe-set', 'train-probe']);
 
-    const run = runCli(['demo', '--quick', '--out', out], {}, 360_000);
+    const run = await runCli(['demo', '--quick', '--out', out], {}, 360_000);
     expect(run.stderr).toContain('done in an earlier run, skipped');
     expect(run.code, run.stderr).toBe(0);
     const overview = path.join(out, 'reports', 'overview.html');
@@ -69,9 +69,9 @@ describe('interp demo --quick', () => {
     expect(existsSync(path.join(out, 'runs', 'sae', 'attributes.json'))).toBe(true);
   }, 600_000);
 
-  it('a second run redoes nothing and rewrites the overview', () => {
+  it('a second run redoes nothing and rewrites the overview', async () => {
     const before = readState(out);
-    const run = runCli(['demo', '--quick', '--out', out, '--json'], {}, 120_000);
+    const run = await runCli(['demo', '--quick', '--out', out, '--json'], {}, 120_000);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr.match(/skipped/g)).toHaveLength(STAGE_NAMES.length);
     expect(readState(out)).toEqual(before);
@@ -99,11 +99,11 @@ describe('interp demo --quick', () => {
 });
 
 describe('interp demo refusals', () => {
-  it('never writes into a folder that is not a demo folder', () => {
+  it('never writes into a folder that is not a demo folder', async () => {
     const mine = path.join(work, 'mine');
     mkdirSync(mine);
     writeFileSync(path.join(mine, 'notes.txt'), 'keep me');
-    const run = runCli(['demo', '--quick', '--out', mine]);
+    const run = await runCli(['demo', '--quick', '--out', mine]);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain(`${mine} already exists and is not an interp demo folder`);
     expect(run.stderr).not.toMatch(/\n\s+at /);
@@ -111,12 +111,12 @@ describe('interp demo refusals', () => {
     expect(existsSync(path.join(mine, 'demo.json'))).toBe(false);
   });
 
-  it('refuses a demo record of another scale instead of mixing two runs', () => {
+  it('refuses a demo record of another scale instead of mixing two runs', async () => {
     const other = path.join(work, 'other');
     mkdirSync(other);
     const state: DemoState = { format: 'interp.demo', format_version: 1, model: path.join(REPO_ROOT, 'datasets', 'tinyworld', 'model'), scale: 'full', stages: {}, versions: {} };
     writeFileSync(path.join(other, 'demo.json'), JSON.stringify(state));
-    const run = runCli(['demo', '--quick', '--out', other]);
+    const run = await runCli(['demo', '--quick', '--out', other]);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('(full), not of');
   });

@@ -10,16 +10,16 @@ import { runCli } from '../helpers/cli.js';
 import { probeFixture, type ProbeFixture } from './helpers.js';
 
 let fx: ProbeFixture;
-beforeAll(() => { fx = probeFixture(); });
+beforeAll(async () => { fx = await probeFixture(); });
 
-function train(args: string[]) {
-  return runCli(['train-probe', '--capture', fx.capture, '--reports', path.join(fx.dir, 'reports'), '--json', ...args], { INTERP_CACHE_DIR: fx.cacheDir });
+async function train(args: string[]) {
+  return await runCli(['train-probe', '--capture', fx.capture, '--reports', path.join(fx.dir, 'reports'), '--json', ...args], { INTERP_CACHE_DIR: fx.cacheDir });
 }
 
 describe('interp train-probe', () => {
-  it('sweeps every captured hook, saves probe.safetensors + probe.json per layer, and prints the JSON contract', () => {
+  it('sweeps every captured hook, saves probe.safetensors + probe.json per layer, and prints the JSON contract', async () => {
     const out = path.join(fx.dir, 'run-animal');
-    const r = train(['--label', 'animal', '--out', out, '--no-report']);
+    const r = await train(['--label', 'animal', '--out', out, '--no-report']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { layers: Record<string, unknown>[]; best: { hook: string; test_acc: number } };
     expect(j.layers.map((l) => l.hook)).toEqual(['blocks.0.hook_resid_post', 'blocks.1.hook_resid_post']);
@@ -36,9 +36,9 @@ describe('interp train-probe', () => {
     expect(JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')).format).toBe('interp.probe-sweep');
   });
 
-  it('--split 1 reports train metrics only; mean-diff and --standardize save mean and scale', () => {
+  it('--split 1 reports train metrics only; mean-diff and --standardize save mean and scale', async () => {
     const out = path.join(fx.dir, 'run-md');
-    const r = train(['--label', 'animal', '--out', out, '--no-report', '--split', '1', '--kind', 'mean-diff', '--standardize', '--hooks', 'resid_post.1']);
+    const r = await train(['--label', 'animal', '--out', out, '--no-report', '--split', '1', '--kind', 'mean-diff', '--standardize', '--hooks', 'resid_post.1']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { layers: { test_acc: number | null; train_acc: number; selectivity: number | null; path: string }[] };
     expect(j.layers).toHaveLength(1);
@@ -51,12 +51,12 @@ describe('interp train-probe', () => {
     expect(probe.json.input).toBe('(x - mean) / scale');
   });
 
-  it('interp probe scores a capture per token and refuses a capture from another model', () => {
+  it('interp probe scores a capture per token and refuses a capture from another model', async () => {
     const out = path.join(fx.dir, 'run-apply');
-    expect(train(['--label', 'animal', '--out', out, '--no-report', '--hooks', 'resid_post.1']).code).toBe(0);
+    expect((await train(['--label', 'animal', '--out', out, '--no-report', '--hooks', 'resid_post.1'])).code).toBe(0);
     const probeDir = path.join(out, 'blocks.1.hook_resid_post');
     const scores = path.join(fx.dir, 'scores.jsonl');
-    const r = runCli(['probe', '--probe', probeDir, '--capture', fx.capture, '--out', scores, '--json']);
+    const r = await runCli(['probe', '--probe', probeDir, '--capture', fx.capture, '--out', scores, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { rows: number; accuracy: number };
     expect(j.rows).toBe(120);
@@ -65,7 +65,7 @@ describe('interp train-probe', () => {
     expect(lines).toHaveLength(120);
     expect(lines.every((l) => l.score >= 0 && l.score <= 1 && ['cat', 'dog'].includes(l.predicted))).toBe(true);
     const other = path.join(fx.dir, 'scores-b.jsonl');
-    const bad = runCli(['probe', '--probe', probeDir, '--capture', fx.otherCapture, '--out', other]);
+    const bad = await runCli(['probe', '--probe', probeDir, '--capture', fx.otherCapture, '--out', other]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/captured from model .* but the probe was trained on/);
     expect(existsSync(other)).toBe(false);
@@ -77,11 +77,11 @@ describe('interp train-probe', () => {
     [['--label', 'animal', '--hooks', 'resid_post.7'], /hook "resid_post.7" is not in this capture/],
     [['--label', 'animal', '--kind', 'svm'], /--kind svm: expected logistic or mean-diff/],
     [['--label', 'animal', '--split', '0'], /--split 0: the train fraction must be in \(0, 1\]/],
-  ])('refuses %j with a clear message and writes nothing', (args, message) => {
+  ])('refuses %j with a clear message and writes nothing', async (args, message) => {
     const out = path.join(fx.dir, `bad-${Math.random().toString(36).slice(2)}`);
     const reports = path.join(fx.dir, 'reports');
     const before = existsSync(reports) ? readdirSync(reports).length : 0;
-    const r = train([...args, '--out', out]);
+    const r = await train([...args, '--out', out]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/fix:/);

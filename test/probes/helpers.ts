@@ -26,7 +26,7 @@ export interface ProbeFixture {
 }
 
 /** Writes the models and dataset and captures both models at resid_post.0 and resid_post.1 (positions: last). */
-export function probeFixture(sequences = 120): ProbeFixture {
+export async function probeFixture(sequences = 120): Promise<ProbeFixture> {
   const cacheDir = isolateCache();
   const dir = mkdtempSync(path.join(tmpdir(), 'interp-probes-'));
   const model = path.join(dir, 'model');
@@ -47,7 +47,7 @@ export function probeFixture(sequences = 120): ProbeFixture {
   const capture = path.join(dir, 'cap');
   const otherCapture = path.join(dir, 'cap-b');
   for (const [m, out] of [[model, capture], [otherModel, otherCapture]]) {
-    const r = runCli(['capture', '--model', m, '--dataset', data, '--hooks', 'resid_post.0,resid_post.1', '--positions', 'last', '--out', out, '--no-report', '--json'], { INTERP_CACHE_DIR: cacheDir });
+    const r = await runCli(['capture', '--model', m, '--dataset', data, '--hooks', 'resid_post.0,resid_post.1', '--positions', 'last', '--out', out, '--no-report', '--json'], { INTERP_CACHE_DIR: cacheDir });
     if (r.code !== 0) throw new Error(`capture failed: ${r.stderr}`);
   }
   return { dir, model, otherModel, capture, otherCapture, cacheDir };

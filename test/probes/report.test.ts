@@ -13,9 +13,9 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('probe report in Chromi
   afterAll(async () => { await closeChromium(); });
 
   it('renders the sweep, histograms, PCA and logit lens, and is linked from the index', async () => {
-    const fx = probeFixture();
+    const fx = await probeFixture();
     const reports = path.join(fx.dir, 'reports');
-    const r = runCli(['train-probe', '--capture', fx.capture, '--label', 'animal', '--out', path.join(fx.dir, 'run'), '--reports', reports, '--json'], { INTERP_CACHE_DIR: fx.cacheDir });
+    const r = await runCli(['train-probe', '--capture', fx.capture, '--label', 'animal', '--out', path.join(fx.dir, 'run'), '--reports', reports, '--json'], { INTERP_CACHE_DIR: fx.cacheDir });
     expect(r.code, r.stderr).toBe(0);
     const file = JSON.parse(r.stdout).report as string;
     expect(path.basename(file)).toBe('probe-animal-run.html');

@@ -68,15 +68,15 @@ function check(name: string, r: Comparison): void {
 
 describe.skipIf(sklearnMissing)('logistic probes against scikit-learn (C = 1, lbfgs)', () => {
   it('binary label on a random model capture', async () => {
-    const fx = probeFixture(200);
+    const fx = await probeFixture(200);
     for (const hook of ['blocks.0.hook_resid_post', 'blocks.1.hook_resid_post']) check(`random/animal/${hook}`, await compare(fx.capture, 'animal', hook));
   });
 
   describe.skipIf(!existsSync(path.join(TINYWORLD, 'model.safetensors')))('TinyWorld mood (one-vs-rest, 4 classes)', () => {
     let capture = '';
-    beforeAll(() => {
+    beforeAll(async () => {
       capture = path.join(mkdtempSync(path.join(tmpdir(), 'interp-tw-')), 'mood');
-      const r = runCli(['capture', '--model', TINYWORLD, '--dataset', 'tinyworld:mood', '--hooks', 'resid_post.1,resid_post.3', '--positions', 'pos', '--max-tokens', '800', '--out', capture, '--no-report']);
+      const r = await runCli(['capture', '--model', TINYWORLD, '--dataset', 'tinyworld:mood', '--hooks', 'resid_post.1,resid_post.3', '--positions', 'pos', '--max-tokens', '800', '--out', capture, '--no-report']);
       if (r.code !== 0) throw new Error(r.stderr);
     }, 300_000);
     it.each(['blocks.1.hook_resid_post', 'blocks.3.hook_resid_post'])('%s', async (hook) => {

@@ -52,7 +52,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('SAE dashboard in Chrom
     const lines = Array.from({ length: 30 }, () => JSON.stringify({ text: Array.from({ length: 6 + Math.floor(r() * 8) }, () => WORDS[Math.floor(r() * WORDS.length)]).join(' ') }));
     writeFileSync(path.join(dir, 'data.jsonl'), lines.join('\n'));
     const capture = path.join(dir, 'cap');
-    const c = runCli(['capture', '--model', modelDir, '--dataset', path.join(dir, 'data.jsonl'), '--hooks', HOOK, '--out', capture, '--no-report', '--json'], { INTERP_CACHE_DIR: cacheDir });
+    const c = await runCli(['capture', '--model', modelDir, '--dataset', path.join(dir, 'data.jsonl'), '--hooks', HOOK, '--out', capture, '--no-report', '--json'], { INTERP_CACHE_DIR: cacheDir });
     expect(c.code, c.stderr).toBe(0);
 
     const log: TrainingLogEntry[] = Array.from({ length: 12 }, (_, i) => ({ tokens: (i + 1) * 4096, loss: 1 / (i + 1), l0: 40 - i, explained_variance: 0.5 + i / 30, dead_fraction: i / 24 }));

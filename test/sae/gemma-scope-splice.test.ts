@@ -108,7 +108,7 @@ describe('Gemma Scope SAE on a Gemma-2-shaped model', () => {
       const src = path.join(root, `${name}-src`);
       writeGemmaScope(src, w, m);
       const out = path.join(root, `${name}-sae`);
-      const r = runCli(['sae', 'import', src, '--out', out, '--hook', HOOK, '--json']);
+      const r = await runCli(['sae', 'import', src, '--out', out, '--hook', HOOK, '--json']);
       expect(r.code, r.stderr).toBe(0);
       const { sae, layout } = loadSae(out);
       expect(layout).toBe('saelens');

@@ -118,9 +118,9 @@ describe.skipIf(!gpu)(`trainSae${reason ? ` (skipped: ${reason})` : ''}`, () => 
 });
 
 describe.skipIf(!gpu)(`interp train-sae and sae import${reason ? ` (skipped: ${reason})` : ''}`, () => {
-  it('--json prints the summary with nulls for model metrics; the output folder loads as SAELens', () => {
+  it('--json prints the summary with nulls for model metrics; the output folder loads as SAELens', async () => {
     const out = path.join(tempDir('cli'), 'run');
-    const r = runCli(['train-sae', '--capture', captureDir, '--hook', 'resid_post.1', '--out', out, '--width', '64', '--k', '4', '--batch-tokens', String(B), '--tokens', String(10 * B), '--json']);
+    const r = await runCli(['train-sae', '--capture', captureDir, '--hook', 'resid_post.1', '--out', out, '--width', '64', '--k', '4', '--batch-tokens', String(B), '--tokens', String(10 * B), '--json']);
     expect(r.stderr).not.toMatch(/interp:/);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
@@ -130,13 +130,13 @@ describe.skipIf(!gpu)(`interp train-sae and sae import${reason ? ` (skipped: ${r
     expect(j.metrics.ce_loss_score).toBeNull();
     expect(loadSae(j.checkpoint).sparsity).not.toBeNull();
     const imported = path.join(tempDir('cli'), 'imported');
-    const imp = runCli(['sae', 'import', out, '--out', imported, '--json']);
+    const imp = await runCli(['sae', 'import', out, '--out', imported, '--json']);
     expect(imp.code).toBe(0);
     expect(JSON.parse(imp.stdout).layout).toBe('saelens');
   });
 
-  it('bad flags end with one clear message and a non-zero exit', () => {
-    const r = runCli(['train-sae', '--capture', captureDir, '--hook', HOOK, '--out', path.join(tempDir('cli'), 'bad'), '--arch', 'relu', '--k', '4']);
+  it('bad flags end with one clear message and a non-zero exit', async () => {
+    const r = await runCli(['train-sae', '--capture', captureDir, '--hook', HOOK, '--out', path.join(tempDir('cli'), 'bad'), '--arch', 'relu', '--k', '4']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--k 4 given for --arch relu/);
   });

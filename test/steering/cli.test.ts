@@ -30,12 +30,12 @@ describe('interp vector and interp steer', () => {
 
   it('makes per-layer vectors, sweeps them, prints the --json contract, and writes a report that renders', async () => {
     const vecs = path.join(dir, 'vecs');
-    const v = runCli(['vector', '--model', M, '--pairs', 'tinyworld:pairs-happy-sad', '--max-pairs', '40', '--hook', 'resid_post.2,resid_post.3', '--position', 'from-first-difference', '--out', vecs, '--json'], env);
+    const v = await runCli(['vector', '--model', M, '--pairs', 'tinyworld:pairs-happy-sad', '--max-pairs', '40', '--hook', 'resid_post.2,resid_post.3', '--position', 'from-first-difference', '--out', vecs, '--json'], env);
     expect(v.code, v.stderr).toBe(0);
     const made = JSON.parse(v.stdout) as { vectors: { hook: string; norm: number }[] };
     expect(made.vectors.map((x) => x.hook)).toEqual(['blocks.2.hook_resid_post', 'blocks.3.hook_resid_post']);
     const reports = path.join(dir, 'reports');
-    const s = runCli(['steer', '--model', M, '--vector', vecs, '--prompts', path.join(dir, 'sad.jsonl'), '--neutral', 'tinyworld:neutral', '--max-neutral', '8',
+    const s = await runCli(['steer', '--model', M, '--vector', vecs, '--prompts', path.join(dir, 'sad.jsonl'), '--neutral', 'tinyworld:neutral', '--max-neutral', '8',
       '--sweep', '0:1x-norm:3', '--behavior', 'tinyworld:mood=happy', '--control', '--max-new-tokens', '12', '--out', path.join(dir, 'run'), '--reports', reports, '--json'], env);
     expect(s.code, s.stderr).toBe(0);
     const out = JSON.parse(s.stdout) as Record<string, unknown> & { results: Record<string, number>[]; knee: { coeff: number } | null; layers: unknown[]; hooks: string[]; report: string };
@@ -66,24 +66,24 @@ describe('interp vector and interp steer', () => {
     await page.close();
   });
 
-  it('ablates at every layer without a coefficient, and refuses bad combinations with a fix', () => {
+  it('ablates at every layer without a coefficient, and refuses bad combinations with a fix', async () => {
     const vec = path.join(dir, 'one');
-    expect(runCli(['vector', '--model', M, '--pairs', 'tinyworld:pairs-happy-sad', '--max-pairs', '20', '--hook', 'resid_post.3', '--method', 'pca', '--out', vec], env).code).toBe(0);
-    const a = runCli(['steer', '--model', M, '--vector', vec, '--ablate-all', '--prompts', path.join(dir, 'sad.jsonl'), '--max-prompts', '2', '--max-new-tokens', '6', '--out', path.join(dir, 'abl'), '--no-report', '--json'], env);
+    expect((await runCli(['vector', '--model', M, '--pairs', 'tinyworld:pairs-happy-sad', '--max-pairs', '20', '--hook', 'resid_post.3', '--method', 'pca', '--out', vec], env)).code).toBe(0);
+    const a = await runCli(['steer', '--model', M, '--vector', vec, '--ablate-all', '--prompts', path.join(dir, 'sad.jsonl'), '--max-prompts', '2', '--max-new-tokens', '6', '--out', path.join(dir, 'abl'), '--no-report', '--json'], env);
     expect(a.code, a.stderr).toBe(0);
     expect((JSON.parse(a.stdout) as { hooks: string[] }).hooks).toHaveLength(1 + 2 * 4);
-    const noCoeff = runCli(['steer', '--model', M, '--vector', vec, '--prompts', path.join(dir, 'sad.jsonl'), '--out', path.join(dir, 'x'), '--no-report'], env);
+    const noCoeff = await runCli(['steer', '--model', M, '--vector', vec, '--prompts', path.join(dir, 'sad.jsonl'), '--out', path.join(dir, 'x'), '--no-report'], env);
     expect(noCoeff.code).not.toBe(0);
     expect(noCoeff.stderr).toMatch(/exactly one of --coeff c and --sweep a:b:n\n\s+fix:/);
-    const both = runCli(['steer', '--model', M, '--vector', vec, '--ablate', '--coeff', '2', '--prompts', path.join(dir, 'sad.jsonl'), '--out', path.join(dir, 'x'), '--no-report'], env);
+    const both = await runCli(['steer', '--model', M, '--vector', vec, '--ablate', '--coeff', '2', '--prompts', path.join(dir, 'sad.jsonl'), '--out', path.join(dir, 'x'), '--no-report'], env);
     expect(both.stderr).toMatch(/takes no coefficient/);
-    const badHook = runCli(['steer', '--model', M, '--vector', vec, '--hooks', 'resid_psot.1', '--coeff', '1', '--prompts', path.join(dir, 'sad.jsonl'), '--out', path.join(dir, 'x'), '--no-report'], env);
+    const badHook = await runCli(['steer', '--model', M, '--vector', vec, '--hooks', 'resid_psot.1', '--coeff', '1', '--prompts', path.join(dir, 'sad.jsonl'), '--out', path.join(dir, 'x'), '--no-report'], env);
     expect(badHook.stderr).toMatch(/unknown hook "resid_psot.1"/);
-    const noSource = runCli(['vector', '--model', M, '--out', path.join(dir, 'y')], env);
+    const noSource = await runCli(['vector', '--model', M, '--out', path.join(dir, 'y')], env);
     expect(noSource.stderr).toMatch(/exactly one vector source/);
   });
 
-  it('monitor mode reports a probe score per generated token and flags tokens above the threshold, with and without steering', () => {
+  it('monitor mode reports a probe score per generated token and flags tokens above the threshold, with and without steering', async () => {
     const vec = path.join(dir, 'one');
     const v = loadVector(vec).vector;
     const probeDir = path.join(dir, 'probe');
@@ -96,27 +96,27 @@ describe('interp vector and interp steer', () => {
       },
       weight: Float32Array.from(v, (x) => x / 50), bias: Float32Array.from([0]), k: 1, d: v.length,
     });
-    const alone = runCli(['steer', '--model', M, '--monitor', probeDir, '--prompts', path.join(dir, 'sad.jsonl'), '--max-prompts', '2', '--max-new-tokens', '8', '--out', path.join(dir, 'mon0'), '--no-report', '--json'], env);
+    const alone = await runCli(['steer', '--model', M, '--monitor', probeDir, '--prompts', path.join(dir, 'sad.jsonl'), '--max-prompts', '2', '--max-new-tokens', '8', '--out', path.join(dir, 'mon0'), '--no-report', '--json'], env);
     expect(alone.code, alone.stderr).toBe(0);
     const m0 = JSON.parse(alone.stdout).monitor as { threshold: number; baseline: { flagged: number[][]; mean_score: number } };
     expect(m0.threshold).toBe(0.5);
     expect(m0.baseline.flagged).toHaveLength(2);
-    const steered = runCli(['steer', '--model', M, '--monitor', probeDir, '--vector', vec, '--coeff', '1x-norm', '--prompts', path.join(dir, 'sad.jsonl'), '--max-prompts', '2', '--max-new-tokens', '8', '--out', path.join(dir, 'mon1'), '--no-report', '--json'], env);
+    const steered = await runCli(['steer', '--model', M, '--monitor', probeDir, '--vector', vec, '--coeff', '1x-norm', '--prompts', path.join(dir, 'sad.jsonl'), '--max-prompts', '2', '--max-new-tokens', '8', '--out', path.join(dir, 'mon1'), '--no-report', '--json'], env);
     expect(steered.code, steered.stderr).toBe(0);
     const m1 = JSON.parse(steered.stdout).monitor as { steered: { mean_score: number } };
     expect(m1.steered.mean_score).toBeGreaterThan(m0.baseline.mean_score); // adding the happy direction raises the happy probe
   });
 
-  it('generate --steer adds the vector for one-off use, and coefficient 0 changes nothing', () => {
+  it('generate --steer adds the vector for one-off use, and coefficient 0 changes nothing', async () => {
     const vec = path.join(dir, 'one');
     const prompt = sadOpenings(1)[0].text;
-    const base = runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--json'], env);
-    const zero = runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--steer', vec, '--coeff', '0', '--json'], env);
-    const steered = runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--steer', vec, '--coeff', '1x-norm', '--positions', 'all', '--json'], env);
+    const base = await runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--json'], env);
+    const zero = await runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--steer', vec, '--coeff', '0', '--json'], env);
+    const steered = await runCli(['generate', '--model', M, '--prompt', prompt, '--max-new-tokens', '10', '--steer', vec, '--coeff', '1x-norm', '--positions', 'all', '--json'], env);
     expect(base.code, base.stderr).toBe(0);
     expect(JSON.parse(zero.stdout).ids).toEqual(JSON.parse(base.stdout).ids);
     expect(JSON.parse(steered.stdout).ids).not.toEqual(JSON.parse(base.stdout).ids);
-    const plain = runCli(['generate', '--model', M, '--prompt', prompt, '--steer', path.join(vec, 'vector.safetensors'), '--coeff', '1', '--hook', 'resid_pre.1', '--json'], env);
+    const plain = await runCli(['generate', '--model', M, '--prompt', prompt, '--steer', path.join(vec, 'vector.safetensors'), '--coeff', '1', '--hook', 'resid_pre.1', '--json'], env);
     expect(plain.code, plain.stderr).toBe(0);
   });
 });
