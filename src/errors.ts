@@ -23,14 +23,15 @@ export class ModelFormatError extends InterpError {}
 /** A file that is missing, truncated, unreadable, or not in the expected format. */
 export class FileFormatError extends InterpError {}
 
-/** A hook name that no hook point of the model has. */
-export class UnknownHookError extends InterpError {}
 
 /** A tensor or argument whose shape disagrees with what the model or kernel expects. */
 export class ShapeMismatchError extends InterpError {}
 
 /** A flag or argument value that is out of range or contradicts another. */
 export class UsageError extends InterpError {}
+
+/** A hook name that no hook point of the model (or capture) has: a usage error with its own type, so callers can tell it apart. */
+export class UnknownHookError extends UsageError {}
 
 /** The machine lacks something interp needs (a WebGPU adapter, Chromium, disk space). */
 export class EnvironmentError extends InterpError {}

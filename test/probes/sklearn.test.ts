@@ -4,7 +4,8 @@
  * TinyWorld mood capture (4 classes, one-vs-rest) when the model is present, and always a random
  * model's capture with a binary label. Skips with a message when python3 lacks scikit-learn.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -49,8 +50,10 @@ async function compare(captureDir: string, label: string, hook: string): Promise
   writeFileSync(path.join(dir, 'y_train.i32'), yTrain);
   writeFileSync(path.join(dir, 'y_test.i32'), yTest);
   writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ n_train: split.train.length, n_test: split.test.length, d, classes: rows.classes.length, c: 1, tol: 1e-6, max_iter: 1000 }));
-  const py = spawnSync(PYTHON, [path.join(REPO_ROOT, 'test/probes/_sklearn_probe.py'), dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (py.status !== 0) throw new Error(`sklearn script failed: ${py.stderr}`);
+  // Asynchronous: scikit-learn's fit takes seconds, which must not block the vitest worker.
+  const py = await promisify(execFile)(PYTHON, [path.join(REPO_ROOT, 'test/probes/_sklearn_probe.py'), dir], { encoding: 'utf8', maxBuffer: 64 << 20 }).catch((e: { stderr?: string }) => {
+    throw new Error(`sklearn script failed: ${e.stderr ?? String(e)}`);
+  });
   const ref = JSON.parse(py.stdout) as { test_acc: number; weight: number[][] };
   const cosines = ref.weight.map((w, c) => {
     let dot = 0, a = 0, b = 0;

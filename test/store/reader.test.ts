@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from '@uwdata/flechette';
@@ -157,7 +158,7 @@ describe('an independent reader (@uwdata/flechette) sees what was written', () =
 });
 
 describe('memory', () => {
-  it('streams a ~200 MB capture with RSS growth far below the file size', () => {
+  it('streams a ~200 MB capture with RSS growth far below the file size', async () => {
     const dir = tmpDir();
     const hooks = [
       { name: 'blocks.0.hook_resid_post', d: 1024 },
@@ -178,7 +179,8 @@ describe('memory', () => {
     const bytes = fs.readdirSync(dir).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
     expect(bytes).toBeGreaterThan(190e6);
     const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'stream-rss.ts');
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, dir, hooks[0].name], { encoding: 'utf8' });
+    // Spawned asynchronously, so the vitest worker's event loop is never blocked for the child's run.
+    const { stdout: out } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', script, dir, hooks[0].name], { encoding: 'utf8' });
     const { before, peak, rows } = JSON.parse(out) as { before: number; peak: number; rows: number };
     expect(rows).toBe(2 * openCapture(dir).rows);
     const growth = peak - before;
