@@ -99,11 +99,11 @@ export async function writeSaeDashboard(o: SaeDashboardOptions): Promise<SaeDash
   const hook = scan.hook;
   const page = new ReportPage({ title: o.title ?? `SAE ${hook}`, kind: 'sae', subtitle: `${o.sae.cfg.architecture} · d_in ${o.sae.cfg.d_in} · d_sae ${o.sae.cfg.d_sae} · ${path.basename(path.resolve(o.captureDir))}` });
   page.add(dashboardStyle());
-  page.manifestCard(manifestOf(o, scan));
+  // The answer first (held-out metrics), then how training got there; the run card goes last, collapsed.
+  if (o.metrics || o.lmMetrics) page.section('Metrics', metricTables(o.metrics, o.lmMetrics));
   if (o.trainingLog && o.trainingLog.length > 0) page.section('Training', trainingCurves(o.trainingLog));
   const tradeoff = tradeoffFigure(o);
   if (tradeoff) page.section('L0 vs explained variance', tradeoff);
-  if (o.metrics || o.lmMetrics) page.section('Metrics', metricTables(o.metrics, o.lmMetrics));
   page.section('Latent density', densitySection(scan));
   if (attributes.length > 0) page.section('Attributes', attributes.flatMap((a) => attributeSection(a, new Set(cards))));
   page.section('Latents', [
@@ -112,6 +112,7 @@ export async function writeSaeDashboard(o: SaeDashboardOptions): Promise<SaeDash
     ...cards.map((l) => latentCard({ scan, latent: l, logits: logits?.get(l) ?? null, attributes: matches.get(l) ?? [] })),
   ]);
   page.section('All latents', ['Every latent by id. Filter by density class or cards; Ctrl+F "#id" finds one latent.', latentIndex(scan, new Set(cards), matches)]);
+  page.manifestCard(manifestOf(o, scan));
   const report = await page.write({ name: o.name, reportsDir: o.reportsDir });
   let dead = 0;
   for (let l = 0; l < scan.dSae; l++) if (scan.fires[l] === 0) dead++;

@@ -1,6 +1,7 @@
 /** `interp demo`: the whole toolkit on the embedded TinyWorld model, ending in an overview page. */
 import type { Command } from 'commander';
 import { TINYWORLD_MODEL_DIR } from '../../datasets/tinyworld/index.js';
+import { headlineRows } from '../demo/overview.js';
 import { runDemo } from '../demo/run.js';
 import type { DemoScale } from '../demo/stages.js';
 import { UsageError } from '../errors.js';
@@ -24,6 +25,9 @@ async function demo(flags: DemoFlags): Promise<void> {
     printJson({ overview: result.overview, out: flags.out, seconds: result.seconds, stages: result.state.stages });
     return;
   }
+  const table = headlineRows(result.state);
+  const width = Math.max(...table.map(([k]) => k.length));
+  process.stdout.write(`\n${table.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`);
   process.stdout.write(`\ndemo finished in ${(result.seconds / 60).toFixed(1)} min; every output is under ${flags.out}\noverview: ${result.overview}\n`);
 }
 

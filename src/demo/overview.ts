@@ -181,6 +181,29 @@ function saeSection(stage: StageRecord | undefined, saeDir: string, probing: rea
 }
 
 /** A sparse-probe stage's matches, best first. */
+/**
+ * The demo's answer in a few lines, for the terminal: probe accuracy, the SAE's held-out metrics,
+ * how many probe-set values a single latent picks out, and steering at the knee against its control.
+ */
+export function headlineRows(state: DemoState): [string, string][] {
+  const r = (name: StageName): unknown => state.stages[name]?.result;
+  const probe = r('train-probe');
+  const sae = r('train-sae');
+  const steer = r('steer');
+  const sparse = (['sae-probe-mood', 'sae-probe-species'] as const).flatMap((n) => sparseMatches(r(n)));
+  const knee = num(steer, 'knee.coeff');
+  const controlAtKnee = knee === null ? undefined : rows(steer, 'control.results').find((c) => num(c, 'coeff') === knee);
+  return [
+    ['probe', `best layer ${shortHook(str(probe, 'best.hook'))}, test accuracy ${fixed(num(probe, 'best.test_acc'))} (shuffled labels ${fixed(num(probe, 'shuffled_control.test_acc'))})`],
+    ['SAE', `explained variance ${fixed(num(sae, 'metrics.explained_variance'))}, L0 ${fixed(num(sae, 'metrics.l0'), 1)}, dead ${percent(num(sae, 'metrics.dead_fraction'), 2)}, CE-loss score ${fixed(num(sae, 'metrics.ce_loss_score'), 4)}`],
+    ['SAE 1-sparse probing', `${sparse.filter((m) => m.f1 >= 0.8).length} of ${sparse.length} mood/species values have a latent with F1 ≥ 0.8`],
+    ['steering', knee === null
+      ? `baseline happy endings ${percent(num(steer, 'baseline.success_rate'), 0)}; no coefficient within the ΔCE budget`
+      : `happy endings ${percent(num(steer, 'baseline.success_rate'), 0)} → ${percent(num(steer, 'knee.success_rate'), 0)} at the knee ${fixed(knee, 2)}× (neutral ΔCE ${fixed(num(steer, 'knee.neutral_ce_delta'))} nats)`],
+    ['steering control', controlAtKnee === undefined ? '–' : `random vector of the same norm at ${fixed(knee, 2)}×: ${percent(num(controlAtKnee, 'success_rate'), 0)} happy endings`],
+  ];
+}
+
 function sparseMatches(result: unknown): AttributeRow[] {
   return rows(result, 'matches').filter(isAttributeRow).sort((a, b) => b.f1 - a.f1);
 }

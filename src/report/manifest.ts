@@ -1,6 +1,8 @@
 /**
- * The manifest card: a run's metadata (model, hooks, dataset, seed, versions, command line) as
- * a key/value table at the top of a report, so a page says how it was made. It takes any
+ * The run card: a run's metadata (model, hooks, dataset, seed, versions, command line) as a
+ * key/value table, collapsed in a <details> at the end of a report (results come first, as on
+ * SAEDashboard and Neuronpedia pages), so a page says how it was made without pushing its answer
+ * below the fold. It takes any
  * manifest object as it is stored in a run directory's manifest.json; nested objects become
  * nested tables, arrays comma-separated lists, long strings wrap.
  */
@@ -9,7 +11,7 @@ import { Html, html, joinHtml } from './escape.js';
 import { formatNumber } from './format.js';
 
 export interface ManifestCardOptions {
-  /** Card heading; default "Run". */
+  /** Card heading; default "Run configuration". */
   readonly title?: string;
   /** Keys to leave out (e.g. bulky statistics); matched at the top level only. */
   readonly omit?: readonly string[];
@@ -46,6 +48,6 @@ export function manifestCard(manifest: object, options: ManifestCardOptions = {}
   return {
     kind: 'manifest',
     render: () =>
-      html`<section class="card manifest"><h2>${options.title ?? 'Run'}</h2>${keyValueTable(manifest, 0, options.omit ?? [])}</section>`,
+      html`<details class="card run-card"><summary>${options.title ?? 'Run configuration'}</summary><div class="manifest">${keyValueTable(manifest, 0, options.omit ?? [])}</div></details>`,
   };
 }

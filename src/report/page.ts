@@ -2,8 +2,8 @@
  * ReportPage: builds one static HTML report and writes it under the reports directory.
  *
  *     const page = new ReportPage({ title: 'Capture gpt2', kind: 'capture' });
- *     page.manifestCard(manifest);
  *     page.section('Mean activation norm per layer', [lineFigure({ series, xLabel: 'layer' })]);
+ *     page.manifestCard(manifest);   // rendered last, collapsed, whatever the call order
  *     const { file } = await page.write({ name: `capture-${run}` });
  *
  * The page inlines its stylesheet and data; the only file it loads is plotly.min.js, copied to
@@ -100,6 +100,7 @@ export class ReportPage {
   readonly subtitle: string | undefined;
   readonly createdAt: Date;
   private readonly sections: Section[] = [];
+  private readonly runCards: Block[] = [];
   private readonly usedIds = new Set<string>();
 
   constructor(options: ReportPageOptions) {
@@ -115,9 +116,13 @@ export class ReportPage {
     return this;
   }
 
-  /** Adds the run's manifest as a key/value card (model, hooks, dataset, seed, versions, command). */
+  /**
+   * Adds the run's manifest (model, hooks, dataset, seed, versions, command) as the run card,
+   * which the page renders after every result, collapsed: reports lead with their answer.
+   */
   manifestCard(manifest: object, options?: ManifestCardOptions): this {
-    return this.add(manifestCard(manifest, options));
+    this.runCards.push(manifestCard(manifest, options));
+    return this;
   }
 
   /** Adds a section: a heading (linked from the contents list) and its blocks; strings become paragraphs. */
@@ -143,9 +148,12 @@ export class ReportPage {
     let counter = 0;
     const ctx: RenderContext = { nextId: (prefix) => `${prefix}-${++counter}`, usePlotly: () => void (plotly = true) };
     const body = joinHtml(
-      this.sections.map((s) =>
-        s.heading === undefined ? renderBlocks(s.body, ctx) : html`<section id="${s.id}"><h2>${s.heading}</h2>${renderBlocks(s.body, ctx)}</section>`,
-      ),
+      [
+        ...this.sections.map((s) =>
+          s.heading === undefined ? renderBlocks(s.body, ctx) : html`<section id="${s.id}"><h2>${s.heading}</h2>${renderBlocks(s.body, ctx)}</section>`,
+        ),
+        ...(this.runCards.length ? [renderBlocks(this.runCards, ctx)] : []),
+      ],
       '\n',
     );
     const headed = this.sections.filter((s) => s.heading !== undefined);

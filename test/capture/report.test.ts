@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
+import { chromiumMissing, closeChromium, expectAnswerFirst, openInChromium, suiteName } from '../helpers/browser.js';
 import { writeWordModel } from '../helpers/checkpoints.js';
 import { isolateCache } from '../helpers/fixtures.js';
 
@@ -32,6 +32,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('capture report in Chro
     expect(r.code, r.stderr).toBe(0);
     const file = JSON.parse(r.stdout).report as string;
     const page = await openInChromium(file);
+    await expectAnswerFirst(page, expect); // a result above the fold at 1280×800, the run card collapsed at the end
     expect(page.consoleErrors).toEqual([]);
     expect(page.pageErrors).toEqual([]);
     expect(page.dialogs).toEqual([]);

@@ -51,6 +51,11 @@ describe('interp demo --quick', () => {
     expect(run.code, run.stderr).toBe(0);
     const overview = path.join(out, 'reports', 'overview.html');
     expect(run.stdout).toContain(`overview: ${overview}`);
+    // The terminal ends with the headline table, each figure read from the stage results.
+    const acc = readState(out).stages['train-probe']?.result as { best: { test_acc: number } };
+    expect(run.stdout).toMatch(new RegExp(`probe +best layer resid_post\\.\\d, test accuracy ${acc.best.test_acc.toFixed(3)}`));
+    for (const row of ['SAE  ', 'SAE 1-sparse probing', 'steering  ', 'steering control']) expect(run.stdout).toContain(row);
+    expect(run.stdout).toMatch(/explained variance \d\.\d{3}, L0 [\d.]+, dead [\d.]+%, CE-loss score -?\d\.\d{4}/);
 
     const state = readState(out);
     expect(Object.keys(state.stages).sort()).toEqual([...STAGE_NAMES].sort());

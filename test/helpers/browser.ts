@@ -129,3 +129,46 @@ export async function closeChromium(): Promise<void> {
   browser = undefined;
   context = undefined;
 }
+
+/** Where a report's answer sits: the top of its first result (plot or table outside the run card) and its run card. */
+export interface FirstScreen {
+  /** Top of the first plot or results table, in CSS pixels from the top of the page; null when there is none. */
+  readonly firstResultTop: number | null;
+  /** What that first result is, for messages. */
+  readonly firstResult: string | null;
+  /** Run cards on the page, and how many of them are open. */
+  readonly runCards: number;
+  readonly openRunCards: number;
+  /** Manifest tables that are not inside a run card. */
+  readonly strayManifests: number;
+}
+
+/** Measures the first screen of a report at 1280×800 (issue 14: a result above the fold, the run card collapsed). */
+export async function firstScreen(opened: OpenedPage): Promise<FirstScreen> {
+  await opened.page.setViewportSize({ width: 1280, height: 800 });
+  return (await opened.page.evaluate(`(function () {
+    window.scrollTo(0, 0);
+    var results = Array.from(document.querySelectorAll('.js-plotly-plot, table')).filter(function (el) {
+      return !el.closest('.run-card') && !el.closest('details:not([open])');
+    });
+    var first = results[0] || null;
+    var cards = Array.from(document.querySelectorAll('details.run-card'));
+    return {
+      firstResultTop: first ? first.getBoundingClientRect().top + window.scrollY : null,
+      firstResult: first ? (first.id || first.tagName.toLowerCase()) + ' in ' + ((first.closest('section') || {}).id || 'the page') : null,
+      runCards: cards.length,
+      openRunCards: cards.filter(function (c) { return c.open; }).length,
+      strayManifests: Array.from(document.querySelectorAll('.manifest')).filter(function (m) { return !m.closest('details.run-card'); }).length,
+    };
+  })()`)) as FirstScreen;
+}
+
+/** Asserts the first screen of a report leads with a result and keeps its run card closed at the end. */
+export async function expectAnswerFirst(opened: OpenedPage, expect: (v: unknown, message?: string) => { toBe(v: unknown): void; toBeLessThan(n: number): void; toBeGreaterThan(n: number): void }): Promise<void> {
+  const s = await firstScreen(opened);
+  expect(s.firstResultTop === null, 'the report has a plot or results table').toBe(false);
+  expect(s.firstResultTop as number, `first result (${s.firstResult}) within the first 1280×800 screen`).toBeLessThan(800);
+  expect(s.runCards, 'one run card').toBeGreaterThan(0);
+  expect(s.openRunCards, 'run cards closed').toBe(0);
+  expect(s.strayManifests, 'no manifest outside the run card').toBe(0);
+}

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
+import { chromiumMissing, closeChromium, expectAnswerFirst, openInChromium, suiteName } from '../helpers/browser.js';
 import { probeFixture } from './helpers.js';
 
 describe.skipIf(chromiumMissing !== undefined)(suiteName('probe report in Chromium'), () => {
@@ -20,6 +20,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('probe report in Chromi
     const file = JSON.parse(r.stdout).report as string;
     expect(path.basename(file)).toBe('probe-animal-run.html');
     const page = await openInChromium(file);
+    await expectAnswerFirst(page, expect); // a result above the fold at 1280×800, the run card collapsed at the end
     expect(page.consoleErrors).toEqual([]);
     expect(page.pageErrors).toEqual([]);
     expect(page.externalRequests).toEqual([]);

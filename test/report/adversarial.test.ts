@@ -54,6 +54,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('hostile data in every 
     expect(opened.plots.map((p) => p.points)).toEqual([3, 3, 3, 6]) // histogram: Sturges gives 3 bins for 4 values;
 
     expect(await opened.page.title()).toBe(`Title ${ALL}`);
+    await opened.page.click('details.run-card summary'); // the run card is collapsed at the end of the page
     for (const selector of ['h1', '.manifest', `section:nth-of-type(2)`, '.subtitle', 'table caption', 'details summary']) {
       expect(await opened.text(selector), selector).not.toBe('');
     }

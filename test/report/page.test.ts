@@ -65,6 +65,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('ReportPage in Chromium
     // Plotly drew SVG for each plot (not just an empty container).
     const drawn = (await opened.page.evaluate(`Array.from(document.querySelectorAll('.js-plotly-plot')).map(function (el) { return el.querySelectorAll('.plot path, .plot image, .plot rect').length; })`)) as number[];
     expect(drawn.every((n) => n > 0)).toBe(true);
+    await opened.page.click('details.run-card summary'); // the run card is collapsed at the end of the page
     expect(await opened.text('.manifest')).toContain('interp capture --model gpt2');
     expect(await opened.text('#s-tokens .tokens')).toContain('The cat sat on the mat.');
     const title = await opened.page.locator('#s-tokens .tok').nth(2).getAttribute('title');

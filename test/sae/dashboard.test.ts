@@ -13,7 +13,7 @@ import { writeSaeDashboard, type TrainingLogEntry } from '../../sae/dashboard.js
 import type { TokenLabeler } from '../../sae/attributes.js';
 import type { Sae } from '../../sae/sae.js';
 import { runCli } from '../helpers/cli.js';
-import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
+import { chromiumMissing, closeChromium, expectAnswerFirst, openInChromium, suiteName } from '../helpers/browser.js';
 import { writeWordModel, rng } from '../helpers/checkpoints.js';
 import { isolateCache } from '../helpers/fixtures.js';
 
@@ -67,6 +67,7 @@ describe.skipIf(chromiumMissing !== undefined)(suiteName('SAE dashboard in Chrom
     expect(cardCount).toBeGreaterThanOrEqual(5);
 
     const page = await openInChromium(dash.report.file);
+    await expectAnswerFirst(page, expect); // a result above the fold at 1280×800, the run card collapsed at the end
     expect(page.consoleErrors).toEqual([]);
     expect(page.pageErrors).toEqual([]);
     expect(page.dialogs).toEqual([]);

@@ -11,7 +11,7 @@ import { TINYWORLD_MODEL_DIR } from '../../datasets/tinyworld/index.js';
 import { PROBE_FORMAT, PROBE_FORMAT_VERSION, saveProbe } from '../../probes/index.js';
 import { sadOpenings } from '../../datasets/tinyworld/index.js';
 import { loadVector } from '../../steering/vector.js';
-import { chromiumMissing, closeChromium, openInChromium, suiteName } from '../helpers/browser.js';
+import { chromiumMissing, closeChromium, expectAnswerFirst, openInChromium, suiteName } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { isolateCache } from '../helpers/fixtures.js';
 
@@ -52,6 +52,7 @@ describe('interp vector and interp steer', () => {
     expect(full.model.hash).toMatch(/^[0-9a-f]{64}$/);
     if (chromiumMissing !== undefined) return;
     const page = await openInChromium(out.report);
+    await expectAnswerFirst(page, expect); // a result above the fold at 1280×800, the run card collapsed at the end
     expect(page.consoleErrors).toEqual([]);
     expect(page.pageErrors).toEqual([]);
     expect(page.externalRequests).toEqual([]);
