@@ -4,9 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../src/util/atomic-write.js';
+import { writeRunManifest } from '../src/util/run-manifest.js';
 import type { Capture } from '../src/store/index.js';
-import { versions } from '../src/versions.js';
 import type { ProbeKind, ProbeMetrics } from './artifact.js';
 import { manifestHash } from './data.js';
 
@@ -26,7 +25,7 @@ export interface SweepSettings {
 export function writeSweepManifest(out: string, capture: Capture, layers: readonly { hook: string; metrics: ProbeMetrics; path: string | null }[], settings: SweepSettings): void {
   mkdirSync(out, { recursive: true });
   const m = capture.manifest;
-  const manifest = {
+  writeRunManifest(out, {
     format: SWEEP_FORMAT,
     format_version: SWEEP_FORMAT_VERSION,
     capture: { dir: path.resolve(capture.dir), manifest_sha256: manifestHash(capture.dir) },
@@ -34,8 +33,5 @@ export function writeSweepManifest(out: string, capture: Capture, layers: readon
     ...settings,
     command: [...settings.command],
     layers: layers.map((l) => ({ hook: l.hook, path: l.path ? path.relative(path.resolve(out), l.path) : null, ...l.metrics })),
-    versions: versions(),
-    created: new Date().toISOString(),
-  };
-  writeFileAtomic(path.join(out, 'manifest.json'), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
+  });
 }

@@ -13,12 +13,12 @@ import { progressBar } from '../src/cli/progress.js';
 import { UsageError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { openCapture, type Capture } from '../src/store/index.js';
-import { versions } from '../src/versions.js';
-import { DEFAULT_TRAINING_TOKENS, SAE_VARIANTS, type SaeVariant } from './config.js';
-import { importSae, loadSae, writeSaeFiles } from './io.js';
+import { DEFAULT_EXPANSION, SAE_VARIANTS, defaultTokens, type SaeVariant } from './config.js';
+import { importSae, loadSae } from './io.js';
 import { sparseProbe } from './sparse-probe.js';
 import { getGpu } from '../src/engine/index.js';
 import { labelersFor } from './attributes.js';
+import { saveSaeRun } from './run-files.js';
 import { writeSaeDashboard, type TrainingLogEntry } from './dashboard.js';
 import { disposeGpuSae, uploadSae } from './gpu-sae.js';
 import { gpuEncoder, lmMetricsOnHeldOut } from './lm-eval.js';
@@ -52,8 +52,6 @@ interface TrainFlags {
   reports?: string;
 }
 
-/** Default expansion factor d_sae / d_in (sparsify's default, 32). */
-export const DEFAULT_EXPANSION = 32;
 
 /** A capture hook from a full or short name (`resid_post.1`). */
 export function captureHook(capture: Capture, name: string): string {
@@ -85,14 +83,7 @@ function progressLine(): { update: (p: TrainProgress) => void; stop: () => void 
   };
 }
 
-/**
- * Training tokens when --tokens is not given: one pass over the capture, but at least SAELens'
- * 2M (about 490 steps of 4,096), repeating a smaller capture — one pass over TinyWorld's 848k-token
- * corpus is 207 steps, too few for TopK at the default lr to pass explained variance 0.9.
- */
-export function defaultTokens(rows: number, batchTokens: number): number {
-  return Math.max(batchTokens, Math.floor(Math.max(rows, DEFAULT_TRAINING_TOKENS) / batchTokens) * batchTokens);
-}
+export { defaultTokens };
 
 function variantOf(arch: string): SaeVariant {
   const v = SAE_VARIANTS.find((s) => s === arch);
@@ -108,9 +99,6 @@ async function train(flags: TrainFlags): Promise<void> {
   const capture = openCapture(flags.capture);
   try {
     const hook = captureHook(capture, flags.hook);
-    const d = capture.hooks[capture.hookIndex(hook)].d;
-    const dSae = flags.width ?? Math.round((flags.expansion ?? DEFAULT_EXPANSION) * d);
-    const batchTokens = flags.batchTokens ?? 4096;
     const bar = progressLine();
     const trainingLog: TrainingLogEntry[] = [];
     const logProgress = (p: TrainProgress) => {
@@ -129,8 +117,8 @@ async function train(flags: TrainFlags): Promise<void> {
       result = await trainSae({
         capture, hook, out: flags.out, resume,
         config: {
-          variant, dSae, k: flags.k, sparsityCoefficient: flags.l1 ?? flags.l0, lr: flags.lr, batchTokens, seed: flags.seed,
-          tokens: flags.tokens ?? defaultTokens(capture.rows, batchTokens),
+          variant, dSae: flags.width, expansion: flags.expansion, k: flags.k, sparsityCoefficient: flags.l1 ?? flags.l0, lr: flags.lr, batchTokens: flags.batchTokens, seed: flags.seed,
+          tokens: flags.tokens,
           checkpointEvery: flags.checkpointEvery, evalFraction: flags.evalFraction, deadTokens: flags.deadTokens,
         },
         metadata: { model_name: capture.manifest.model.id, context_size: capture.manifest.context, interp_capture: path.resolve(capture.dir) },
@@ -143,23 +131,7 @@ async function train(flags: TrainFlags): Promise<void> {
     const metrics = await evaluateSae(result.sae, capture, { hook, sequences: result.heldOut, maxTokens: flags.evalTokens, expectedTokens: result.heldOutTokens, progress: evalBar.update });
     evalBar.stop();
     const lm = flags.model ? await lmMetricsOnHeldOut(flags.model, result.sae, capture, result.heldOut, flags.evalSequences) : null;
-    fs.mkdirSync(flags.out, { recursive: true });
-    removeKilledWrites(flags.out);
-    writeSaeFiles(flags.out, result.sae, { sparsity: metrics.log10Density });
-    const summary = {
-      hook, arch: variant, d_in: result.config.dIn, d_sae: result.config.dSae, k: result.config.k, tokens: result.tokens, checkpoint: path.resolve(flags.out),
-      metrics: {
-        l0: metrics.l0, mse: metrics.mse, explained_variance: metrics.explainedVariance, dead_fraction: metrics.deadFraction, dense_fraction: metrics.denseFraction,
-        ce_loss_score: lm?.ceLossScore ?? null, kl_score: lm?.klScore ?? null, delta_lm_loss: lm?.deltaLmLoss ?? null,
-      },
-    };
-    const extra = { eval_tokens: metrics.tokens, dead_fraction_training_window: result.deadFractionTraining, dead_tokens_window: result.config.deadTokens, cosine: metrics.cosine, norm_ratio: metrics.normRatio, histogram: metrics.histogram, seconds: result.seconds, resumed: result.resumed };
-    writeFileAtomic(path.join(flags.out, 'metrics.json'), [Buffer.from(`${JSON.stringify({ ...summary, ...extra }, null, 2)}\n`)]);
-    const manifest = {
-      kind: 'interp.sae-run', format_version: 1, model: capture.manifest.model, dataset: capture.manifest.dataset, hooks: [hook], seed: flags.seed,
-      capture: path.resolve(capture.dir), config: result.config, input_scale: result.scale, versions: versions(), command: ['interp', ...process.argv.slice(2)],
-    };
-    writeFileAtomic(path.join(flags.out, 'manifest.json'), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
+    const { summary, manifest } = saveSaeRun(flags.out, { capture, hook, result, metrics, lm, command: ['interp', ...process.argv.slice(2)] });
     const report = flags.report ? await writeDashboard(flags, capture, hook, result, summary.metrics, lm, trainingLog, manifest) : null;
     // The --json document is exactly the issue's contract; the dashboard's path goes to stderr.
     if (report) process.stderr.write(`dashboard: ${report.file}\n`);
@@ -169,19 +141,6 @@ async function train(flags: TrainFlags): Promise<void> {
     }
   } finally {
     capture.close();
-  }
-}
-
-/** Files `train` writes into the run directory itself (the checkpoint folder is swapped whole). */
-const RUN_FILES = ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'metrics.json', 'manifest.json'];
-
-/**
- * Removes the temporaries (`.NAME.<pid>.<random>.tmp`, see writeFileAtomic) of RUN_FILES that a
- * run killed while writing them left behind; the files themselves are rewritten whole next.
- */
-function removeKilledWrites(out: string): void {
-  for (const f of fs.readdirSync(out)) {
-    if (RUN_FILES.some((name) => f.startsWith(`.${name}.`) && f.endsWith('.tmp'))) fs.rmSync(path.join(out, f), { force: true });
   }
 }
 

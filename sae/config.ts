@@ -123,6 +123,18 @@ export function defaultLr(variant: SaeVariant, dSae: number): number {
 /** Training tokens when none are given: SAELens' training_tokens default. */
 export const DEFAULT_TRAINING_TOKENS = 2_000_000;
 
+/** Default expansion factor d_sae / d_in (sparsify's default, 32). */
+export const DEFAULT_EXPANSION = 32;
+
+/**
+ * Training tokens when none are given: one pass over the capture, but at least SAELens'
+ * 2M (about 490 steps of 4,096), repeating a smaller capture — one pass over TinyWorld's 848k-token
+ * corpus is 207 steps, too few for TopK at the default lr to pass explained variance 0.9.
+ */
+export function defaultTokens(rows: number, batchTokens: number): number {
+  return Math.max(batchTokens, Math.floor(Math.max(rows, DEFAULT_TRAINING_TOKENS) / batchTokens) * batchTokens);
+}
+
 export type TrainConfigInput = Partial<TrainConfig> & Pick<TrainConfig, 'variant' | 'dIn' | 'dSae'>;
 
 /** Fills defaults and validates; UsageError naming the field on a bad value or combination. */

@@ -19,3 +19,4 @@ export { foldToSae, initialParams, type HostParams, type SaeParams } from './par
 export { referenceStep, type Params64, type RefStepOptions, type RefStepResult } from './reference-train.js';
 export { readNpz, parseNpy, type NpyArray } from './npz.js';
 export { matchAttributes, bestMatches, labelersFor, registerTokenLabelers, AttributeCounter, type AttributeMatch, type AttributeReport, type LabelerProvider, type TokenLabeler } from './attributes.js';
+export { saveSaeRun, SAE_RUN_FORMAT, SAE_RUN_FILES, type SaeRun, type SaeRunSummary } from './run-files.js';

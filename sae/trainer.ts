@@ -14,7 +14,7 @@ import { getGpu, keep, scope, upload, type AdamState, type Gpu, type Tensor } fr
 import { UsageError } from '../src/errors.js';
 import type { Capture } from '../src/store/index.js';
 import { loadCheckpoint, saveCheckpoint, checkResumable, TRAINER_FORMAT, TRAINER_FORMAT_VERSION, type CaptureRef, type TrainerMeta } from './checkpoint.js';
-import { sparsityAt, trainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { DEFAULT_EXPANSION, defaultTokens, sparsityAt, trainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { trainBatches, type StreamPosition, type TrainBatch } from './data.js';
 import { downloadF32, downloadParams, foldToSae, initialParams, uploadParams, type HostParams, type SaeParams } from './params.js';
 import type { Sae, SaeMetadata } from './sae.js';
@@ -42,8 +42,11 @@ export interface TrainSaeOptions {
   readonly hook: string;
   /** Checkpoints go to `${out}/checkpoint`. */
   readonly out: string;
-  /** Everything but d_in, which the hook fixes. */
-  readonly config: Omit<TrainConfigInput, 'dIn'>;
+  /**
+   * Everything but d_in, which the hook fixes. d_sae defaults to `expansion` (default 32) × d_in,
+   * and `tokens` to one pass over the capture but at least 2M (defaultTokens).
+   */
+  readonly config: Omit<TrainConfigInput, 'dIn' | 'dSae'> & { readonly dSae?: number; readonly expansion?: number };
   readonly resume?: boolean;
   /** Recorded in cfg.json metadata (model_name, context_size, ...). */
   readonly metadata?: Partial<SaeMetadata>;
@@ -95,7 +98,15 @@ function adamFrom(gpu: Gpu, m: Float32Array, v: Float32Array, shape: number[], s
 /** Builds the run: fresh parameters, or the checkpoint under `out` when resuming. */
 async function prepare(o: TrainSaeOptions): Promise<RunState> {
   const spec = o.capture.hooks[o.capture.hookIndex(o.hook)];
-  const cfg = trainConfig({ ...o.config, dIn: spec.d });
+  const { expansion, ...given } = o.config;
+  const batchTokens = given.batchTokens ?? 4096;
+  const cfg = trainConfig({
+    ...given,
+    dIn: spec.d,
+    dSae: given.dSae ?? Math.round((expansion ?? DEFAULT_EXPANSION) * spec.d),
+    batchTokens,
+    tokens: given.tokens ?? defaultTokens(o.capture.rows, batchTokens),
+  });
   const stats = o.capture.stats(o.hook);
   const gpu = await getGpu();
   const ref = captureRef(o.capture);

@@ -6,8 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
+import { writeRunManifest } from '../src/util/run-manifest.js';
 import type { HookedTransformer } from '../src/runtime/model.js';
-import { versions } from '../src/versions.js';
 import { behaviorName } from './behavior.js';
 import type { BehaviorSpec } from './behavior.js';
 import { coefficientName, positionsName } from './interventions.js';
@@ -105,14 +105,14 @@ export async function writeSteerOutputs(o: SteerOutputOptions): Promise<SteerOut
       nearestLatents: o.compare.sae && o.compare.sae.cfg.d_in === v.vector.length ? nearestRows(v.vector, o.compare.sae.weights.W_dec, o.compare.sae.cfg.d_sae) : [],
     });
   }
-  const manifest = {
+  const manifestFields = {
     format: STEER_FORMAT, format_version: STEER_FORMAT_VERSION,
     model: { id: o.modelId, hash: o.model.source.hash, weights: 'raw' }, policy: o.model.policy,
     vectors: o.vectors.map((v) => ({ hook: v.hook, location: v.location ? path.resolve(v.location) : null, method: v.json?.method ?? 'file', norm: vectorNorm(v.vector) })),
     mode: o.mode, positions: positionsName(o.positions), behavior: o.behavior ? behaviorName(o.behavior) : null,
     hook_mean_norms: Object.fromEntries(o.norms), hook_mean_norm_over: o.neutral ? 'neutral text, every real token but BOS' : 'prompts, every real token but BOS',
     prompts: o.prompts, neutral: o.neutral, generation: o.generation, ce_budget: o.ceBudget,
-    created: new Date().toISOString(), versions: versions(), command: o.command,
+    command: o.command,
   };
   const summary: Record<string, unknown> = {
     vector: best ? (o.vectors[r.best]?.location ? path.resolve(o.vectors[r.best].location as string) : null) : null,
@@ -126,13 +126,13 @@ export async function writeSteerOutputs(o: SteerOutputOptions): Promise<SteerOut
     monitor: o.monitorThreshold !== null ? monitorSummary(r, o.monitorThreshold) : null,
     out: path.resolve(o.out),
   };
+  const manifest = writeRunManifest(o.out, manifestFields);
   const full = {
     ...manifest, summary,
     baseline: r.baseline.prompts.map(promptJson),
     arms: [...r.arms, ...(r.control ? [r.control] : [])].map((a) => ({ label: a.label, hooks: a.hooks, results: a.results.map((c) => ({ ...resultRow(c), prompts: c.prompts.map(promptJson) })) })),
   };
   writeFileAtomic(path.join(o.out, 'steer.json'), [Buffer.from(`${JSON.stringify(full)}\n`)]);
-  writeFileAtomic(path.join(o.out, 'manifest.json'), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
   const report = o.report ? await writeSteerReport({ run: path.basename(path.resolve(o.out)), manifest, result: r, cards, tokenizer: o.model.source.tokenizer, ceBudget: o.ceBudget, behavior: o.behavior, monitorThreshold: o.monitorThreshold }, o.reportsDir) : null;
   summary.report = report;
   return { summary, text: textSummary(r, report), report };

@@ -14,6 +14,7 @@ import { writeSafetensors } from '../../src/model/index.js';
 import { hfReferenceForward } from './checkpoints/hf-reference.js';
 import { drawFamilyWeights, familyConfig, isFamilyModel } from './checkpoints/random-families.js';
 import type { RandomFamilyModel } from './checkpoints/random-families.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 export { familyConfig, isFamilyModel } from './checkpoints/random-families.js';
 export type { LayerType, RandomFamilyModel, RandomGemma, RandomNeox, RandomQwen3 } from './checkpoints/random-families.js';
@@ -51,16 +52,8 @@ export type AnyRandomModel = RandomModel | RandomFamilyModel;
 /** Weights by checkpoint name, with shapes, in float64 for the reference. */
 export type Weights = Map<string, { data: Float64Array; shape: number[] }>;
 
-/** mulberry32: a small seeded generator of uniforms in [0, 1), shared by the tests. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator of uniforms in [0, 1) (src/util/random.ts), shared by the tests. */
+export const rng = mulberry32;
 
 /** Writes config.json + model.safetensors and returns the weights (rounded to fp32, held as float64). */
 export function writeRandomModel(dir: string, m: AnyRandomModel, seed = 1): Weights {
