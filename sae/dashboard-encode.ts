@@ -8,7 +8,7 @@
  * Shapes: n = rows, d = d_in, m = d_sae.
  */
 import type { SaeEncoder } from './metrics-lm.js';
-import type { Sae } from './sae.js';
+import { normalizedInput, type Sae } from './sae.js';
 
 /** Rows encoded together; 4 keeps the accumulators in registers. */
 const BLOCK = 4;
@@ -20,7 +20,8 @@ export function blockedEncoder(sae: Sae): SaeEncoder {
   const Wt = new Float32Array(m * d);
   for (let j = 0; j < d; j++) for (let i = 0; i < m; i++) Wt[i * d + j] = W_enc[j * m + i];
   const shift = sae.cfg.apply_b_dec_to_input ? b_dec : new Float32Array(d);
-  return (x, n) => {
+  return (raw, n) => {
+    const x = normalizedInput(sae, raw, n);
     const xin = new Float32Array(BLOCK * d);
     const pre = new Float64Array(BLOCK * m);
     const f = new Float32Array(n * m);
@@ -65,7 +66,7 @@ function activate(sae: Sae, pre: Float64Array, row: Float32Array, threshold: Flo
       for (let i = 0; i < m; i++) row[i] = pre[i] > 0 ? pre[i] : 0;
       break;
     case 'jumprelu':
-      for (let i = 0; i < m; i++) row[i] = pre[i] > (threshold as Float32Array)[i] ? pre[i] : 0;
+      for (let i = 0; i < m; i++) row[i] = pre[i] > (threshold as Float32Array)[i] && pre[i] > 0 ? pre[i] : 0;
       break;
     case 'topk': {
       // Same order as the reference: by value descending, ties to the lower index.

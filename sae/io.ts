@@ -279,7 +279,7 @@ export function loadSae(src: string): LoadedSae {
 }
 
 /** `interp sae import`: reads any layout and writes SAELens' to `out`; `hook` fills metadata.hook_name when given. */
-export function importSae(src: string, out: string, options: { hook?: string; model?: string } = {}): LoadedSae {
+export function importSae(src: string, out: string, options: { hook?: string; model?: string; normScalingFactor?: number; provenance?: { release: string; sae_id: string; repo_id: string; revision: string; path: string }; layout?: string } = {}): LoadedSae {
   const loaded = loadSae(src);
   const metadata: SaeMetadata = {
     ...loaded.sae.cfg.metadata,

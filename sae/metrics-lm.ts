@@ -200,7 +200,7 @@ async function reconstruct(sae: Sae, x: Float32Array, spliced: Uint8Array, encod
   rows.forEach((k, i) => xs.set(x.subarray(k * d, (k + 1) * d), i * d));
   const f = await encode(xs, rows.length);
   if (f.length !== rows.length * sae.cfg.d_sae) throw new ShapeMismatchError(`computeLmMetrics: the encoder returned ${f.length} values for ${rows.length} rows`, `return [n, d_sae] = ${rows.length} × ${sae.cfg.d_sae} latents`);
-  const xhat = decodeReference(sae, f, rows.length);
+  const xhat = decodeReference(sae, f, rows.length, xs);
   rows.forEach((k, i) => out.set(xhat.subarray(i * d, (i + 1) * d), k * d));
   return out;
 }

@@ -197,6 +197,20 @@ export function nearestName(candidates: readonly string[], name: string): string
   return best !== null && bestDist <= Math.max(3, Math.floor(name.length / 2)) ? best : null;
 }
 
+/**
+ * Up to `max` candidates close to `name` by the same edit-distance rule as nearestName, nearest
+ * first (ties keep the candidates' order): for "did you mean" lists of several names.
+ */
+export function nearestNames(candidates: readonly string[], name: string, max = 5): string[] {
+  const limit = Math.max(3, Math.floor(name.length / 2));
+  return candidates
+    .map((c, i) => ({ c, i, dist: editDistance(c, name) }))
+    .filter((x) => x.dist <= limit)
+    .sort((a, b) => a.dist - b.dist || a.i - b.i)
+    .slice(0, max)
+    .map((x) => x.c);
+}
+
 function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

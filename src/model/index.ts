@@ -30,13 +30,16 @@ export {
 export { DTYPE_BYTES, float16BitsToNumber, float16Table, toFloat16Bits, widenToFloat32 } from './dtype.js';
 export { createTokenizer, loadTokenizer, type LoadedTokenizer } from './tokenizer.js';
 export {
+  checkRepoFilePath,
   downloadHubModel,
   hubCacheDir,
   lookupCachedModel,
   parseHubId,
   repoCacheFolder,
+  resolveHubFiles,
   resolveHubModel,
   type CacheLookup,
+  type HubFilesOptions,
   type HubSpec,
   type ResolveOptions,
   type ResolvedSnapshot,
