@@ -31,13 +31,21 @@
  * e.g. on the GPU), and a second run `replace`s x by x̂ at the spliced positions. Everything
  * upstream of the hook is unchanged by the splice, so this equals splicing inside one pass.
  *
- * Vocabulary: b = batch rows, p = padded positions, V = vocabulary, d = d_in, m = d_sae.
+ * Transcoders (d_out set) are spliced in place of what they replace: the clean run fetches x at
+ * hook_name (e.g. ln2.hook_normalized) and the clean value at hook_name_out (e.g. hook_mlp_out),
+ * ŷ = decode(encode(x)) replaces hook_name_out at the spliced positions, and zero ablation zeroes
+ * hook_name_out there (the scores then say how much of the MLP's contribution the transcoder
+ * recovers). This needs hook_name_out downstream of (or at) hook_name, or the splice would change
+ * the x it was computed from; an upstream output hook is refused.
+ *
+ * Vocabulary: b = batch rows, p = padded positions, V = vocabulary, d = d_in, m = d_sae,
+ * o = d_out (= d for an SAE).
  */
 import { ShapeMismatchError, UsageError } from '../src/errors.js';
 import type { HookedTransformer } from '../src/runtime/model.js';
 import type { TokenBatch } from '../src/runtime/batch.js';
 import { openCapture } from '../src/store/index.js';
-import { checkSae, decodeReference, encodeReference } from './sae.js';
+import { checkSae, decodeReference, encodeReference, isTranscoder, outputWidth } from './sae.js';
 import type { Sae } from './sae.js';
 
 /** Encodes n rows x [n, d] into latents f [n, m]; the CPU reference unless a faster one is given. */
@@ -51,8 +59,10 @@ export function referenceEncoder(sae: Sae): SaeEncoder {
 export interface LmMetricsOptions {
   /** Sequences per forward pass (default 8). */
   readonly batchSize?: number;
-  /** Hook to splice at; default the SAE's metadata.hook_name. */
+  /** Hook to splice at (a transcoder's input hook); default the SAE's metadata.hook_name. */
   readonly hook?: string;
+  /** Transcoders: the hook replaced by ŷ; default metadata.hook_name_out. */
+  readonly hookOut?: string;
   /** Input token ids whose positions are neither spliced nor counted; default the model's BOS, EOS and pad ids. */
   readonly ignoreTokenIds?: readonly number[];
   /** Positions the zero-ablation baseline zeroes: those the SAE replaces (default) or every real one (SAELens). */
@@ -65,8 +75,10 @@ export interface LmMetricsOptions {
 
 /** Means over counted positions (nats), the scores formed from them, and what was counted. */
 export interface LmMetrics {
-  /** Full hook name the SAE was spliced at. */
+  /** Full hook name the SAE was spliced at (a transcoder's input hook). */
   readonly hook: string;
+  /** Transcoders: the hook ŷ replaced (and zero ablation zeroed); null for an SAE. */
+  readonly hookOut: string | null;
   /** Next-token cross-entropy of the unmodified model. */
   readonly ceClean: number;
   /** ... with x̂ spliced in at the hook. */
@@ -114,13 +126,31 @@ export async function computeLmMetrics(model: HookedTransformer, sae: Sae, seque
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`computeLmMetrics: batchSize must be a positive integer, got ${batchSize}`, 'pass batchSize: 8');
   if (sequences.length === 0) throw new UsageError('computeLmMetrics: no sequences given', 'pass at least one token sequence from the eval set');
   const point = model.hook(options.hook ?? sae.cfg.metadata.hook_name);
-  const trailing = model.concreteShape(point.name, 1, 1, 1).slice(2).reduce((a, n) => a * n, 1);
-  if (point.spec.shape[1] !== 'p' || trailing !== sae.cfg.d_in) {
+  const width = (name: string): number | null => (model.hook(name).spec.shape[1] === 'p' ? model.concreteShape(name, 1, 1, 1).slice(2).reduce((a, n) => a * n, 1) : null);
+  const trailing = width(point.name);
+  if (trailing !== sae.cfg.d_in) {
     throw new ShapeMismatchError(
-      `computeLmMetrics: hook ${point.name} has per-token width ${point.spec.shape[1] === 'p' ? trailing : 'none (not a [batch, pos, ...] hook)'}, the SAE has d_in ${sae.cfg.d_in}`,
+      `computeLmMetrics: hook ${point.name} has per-token width ${trailing ?? 'none (not a [batch, pos, ...] hook)'}, the SAE has d_in ${sae.cfg.d_in}`,
       'splice the SAE at the hook it was trained on (cfg.json metadata.hook_name)',
     );
   }
+  let out = point;
+  if (isTranscoder(sae.cfg)) {
+    const named = options.hookOut ?? sae.cfg.metadata.hook_name_out;
+    if (!named) throw new UsageError('computeLmMetrics: a transcoder without metadata.hook_name_out', 'pass hookOut, the hook whose value the transcoder replaces');
+    out = model.hook(named);
+    const w = width(out.name);
+    if (w !== outputWidth(sae.cfg)) {
+      throw new ShapeMismatchError(`computeLmMetrics: output hook ${out.name} has per-token width ${w ?? 'none (not a [batch, pos, ...] hook)'}, the transcoder has d_out ${outputWidth(sae.cfg)}`, 'splice the transcoder at the hooks it was trained on (cfg.json metadata.hook_name and hook_name_out)');
+    }
+    if (out.order < point.order) {
+      throw new UsageError(
+        `computeLmMetrics: the transcoder's output hook ${out.name} comes before its input hook ${point.name} in the forward pass, so replacing the output would change the input it was computed from`,
+        'splice a transcoder whose hook_name_out is downstream of hook_name (e.g. ln2.hook_normalized → hook_mlp_out)',
+      );
+    }
+  }
+  const splice: Splice = { hook: point.name, hookOut: out.name, transcoder: isTranscoder(sae.cfg) };
   const gen = model.source.generation;
   const ignore = new Set(options.ignoreTokenIds ?? [gen.bosTokenId, ...gen.eosTokenIds, gen.padTokenId].filter((id): id is number => id !== null));
   const zeroAblation = options.zeroAblation ?? 'spliced';
@@ -128,7 +158,7 @@ export async function computeLmMetrics(model: HookedTransformer, sae: Sae, seque
   const sums: Sums = { ceClean: 0, ceSae: 0, ceZero: 0, ce: 0, klSae: 0, klZero: 0, kl: 0 };
   for (let start = 0; start < sequences.length; start += batchSize) {
     const batch = model.batch(sequences.slice(start, start + batchSize));
-    await evaluateBatch(model, sae, point.name, batch, ignore, zeroAblation, encode, sums);
+    await evaluateBatch(model, sae, splice, batch, ignore, zeroAblation, encode, sums);
     options.progress?.(Math.min(start + batchSize, sequences.length), sequences.length);
   }
   if (sums.ce === 0) throw new UsageError('computeLmMetrics: no next-token prediction to count (every sequence is one token long or made of ignored tokens)', 'pass sequences of at least two real tokens');
@@ -139,6 +169,7 @@ export async function computeLmMetrics(model: HookedTransformer, sae: Sae, seque
   const klZeroAblation = sums.klZero / sums.kl;
   return {
     hook: point.name,
+    hookOut: splice.transcoder ? out.name : null,
     ceClean,
     ceWithSae,
     ceZeroAblation,
@@ -167,10 +198,17 @@ function splicedPositions(batch: TokenBatch, ignore: ReadonlySet<number>): Uint8
   return out;
 }
 
+/** Where a dictionary is spliced: x is read at `hook`, x̂ replaces `hookOut` (the same hook for an SAE). */
+interface Splice {
+  readonly hook: string;
+  readonly hookOut: string;
+  readonly transcoder: boolean;
+}
+
 async function evaluateBatch(
   model: HookedTransformer,
   sae: Sae,
-  hook: string,
+  splice: Splice,
   batch: TokenBatch,
   ignore: ReadonlySet<number>,
   zeroAblation: 'spliced' | 'all',
@@ -179,29 +217,35 @@ async function evaluateBatch(
 ): Promise<void> {
   const spliced = splicedPositions(batch, ignore);
   const at = (row: number, pos: number): boolean => spliced[row * batch.positions + batch.offsets[row] + pos] === 1;
-  const clean = await model.run(batch, { fetch: [hook] });
+  const { hook, hookOut } = splice;
+  const clean = await model.run(batch, { fetch: hookOut === hook ? [hook] : [hook, hookOut] });
   const x = clean.hooks.get(hook);
-  if (!clean.logits || !x) throw new Error(`computeLmMetrics: the clean run returned no logits or no ${hook}`);
-  const xhat = await reconstruct(sae, x.data, spliced, encode);
-  const withSae = await model.run(batch, { interventions: [{ kind: 'replace', hook, value: xhat, positions: at }] });
-  const zeroed = await model.run(batch, { interventions: [{ kind: 'scale', hook, factor: 0, positions: zeroAblation === 'all' ? 'all' : at }] });
+  const base = clean.hooks.get(hookOut); // the clean value at the replaced hook (x itself for an SAE)
+  if (!clean.logits || !x || !base) throw new Error(`computeLmMetrics: the clean run returned no logits or no ${hook} / ${hookOut}`);
+  const xhat = await reconstruct(sae, x.data, base.data, spliced, encode);
+  const withSae = await model.run(batch, { interventions: [{ kind: 'replace', hook: hookOut, value: xhat, positions: at }] });
+  const zeroed = await model.run(batch, { interventions: [{ kind: 'scale', hook: hookOut, factor: 0, positions: zeroAblation === 'all' ? 'all' : at }] });
   if (!withSae.logits || !zeroed.logits) throw new Error('computeLmMetrics: a modified run returned no logits');
   accumulate(batch, spliced, clean.logits.data, withSae.logits.data, zeroed.logits.data, sums);
 }
 
-/** x [b, p, d] with x̂ = decode(encode(x)) written at spliced positions (others keep x). */
-async function reconstruct(sae: Sae, x: Float32Array, spliced: Uint8Array, encode: SaeEncoder): Promise<Float32Array> {
+/**
+ * `base` [b, p, o] (the clean value at the replaced hook) with x̂ = decode(encode(x)) written at
+ * spliced positions, x [b, p, d] the clean input; other positions keep `base`.
+ */
+async function reconstruct(sae: Sae, x: Float32Array, base: Float32Array, spliced: Uint8Array, encode: SaeEncoder): Promise<Float32Array> {
   const d = sae.cfg.d_in;
+  const o = outputWidth(sae.cfg);
   const rows: number[] = [];
   for (let k = 0; k < spliced.length; k++) if (spliced[k]) rows.push(k);
-  const out = Float32Array.from(x);
+  const out = Float32Array.from(base);
   if (rows.length === 0) return out;
   const xs = new Float32Array(rows.length * d);
   rows.forEach((k, i) => xs.set(x.subarray(k * d, (k + 1) * d), i * d));
   const f = await encode(xs, rows.length);
   if (f.length !== rows.length * sae.cfg.d_sae) throw new ShapeMismatchError(`computeLmMetrics: the encoder returned ${f.length} values for ${rows.length} rows`, `return [n, d_sae] = ${rows.length} × ${sae.cfg.d_sae} latents`);
   const xhat = decodeReference(sae, f, rows.length, xs);
-  rows.forEach((k, i) => out.set(xhat.subarray(i * d, (i + 1) * d), k * d));
+  rows.forEach((k, i) => out.set(xhat.subarray(i * o, (i + 1) * o), k * o));
   return out;
 }
 

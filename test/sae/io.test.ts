@@ -169,6 +169,6 @@ describe('imports', () => {
   });
 
   it('names what is missing in a folder of none of the layouts', () => {
-    expect(() => loadSae(tempDir('empty'))).toThrow(/neither SAELens .* nor Gemma Scope/);
+    expect(() => loadSae(tempDir('empty'))).toThrow(/not an SAE folder of any layout interp reads: SAELens .* Gemma Scope 2 .* Llama Scope/);
   });
 });
