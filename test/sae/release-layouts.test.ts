@@ -13,55 +13,11 @@ import { decode, disposeGpuSae, encode, uploadSae } from '../../sae/gpu-sae.js';
 import { importSae, loadSae } from '../../sae/io.js';
 import { decodeReference, encodeReference, type Sae } from '../../sae/sae.js';
 import { runCli } from '../helpers/cli.js';
-import { npyBytes, npyHeader, zip } from '../helpers/npz.js';
+import { bf16Values, writeJson, writeNpz, writeSafetensorsFile, type RawTensor } from '../helpers/release-files.js';
 import { expectClose, gpuOrSkip, rng } from '../engine/helpers.js';
 import { tempDir } from './helpers.js';
 
 const { gpu, reason } = await gpuOrSkip();
-
-// ---- files as the hub writes them (an independent safetensors writer, with BF16) ----
-
-type Dtype = 'F32' | 'BF16';
-interface RawTensor { dtype: Dtype; shape: number[]; data: Float32Array }
-
-/** Rounds to bfloat16 (nearest, ties to even), as torch's .to(torch.bfloat16) does. */
-function bf16Bits(x: Float32Array): Uint16Array {
-  const u = new Uint32Array(x.buffer.slice(x.byteOffset, x.byteOffset + x.byteLength));
-  return Uint16Array.from(u, (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
-}
-function bf16Values(x: Float32Array): Float32Array {
-  const bits = bf16Bits(x);
-  return new Float32Array(Uint32Array.from(bits, (b) => b << 16).buffer);
-}
-
-function writeSafetensorsFile(file: string, tensors: Record<string, RawTensor>): void {
-  const header: Record<string, unknown> = {};
-  const bodies: Buffer[] = [];
-  let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    const bytes = t.dtype === 'F32' ? Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) : Buffer.from(bf16Bits(t.data).buffer);
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    bodies.push(bytes);
-    offset += bytes.length;
-  }
-  let json = JSON.stringify(header);
-  while ((8 + json.length) % 8 !== 0) json += ' ';
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, Buffer.concat([len, Buffer.from(json), ...bodies]));
-}
-
-function writeJson(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(value));
-}
-
-function writeNpz(file: string, arrays: Record<string, { shape: number[]; data: Float32Array }>): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const files = Object.entries(arrays).map(([name, a]) => ({ name: `${name}.npy`, data: npyBytes(npyHeader('<f4', a.shape), Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)) }));
-  fs.writeFileSync(file, zip(files, true));
-}
 
 const random = (next: () => number, n: number, s = 1) => Float32Array.from({ length: n }, () => (next() * 2 - 1) * s);
 
