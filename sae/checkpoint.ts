@@ -18,7 +18,7 @@ import path from 'node:path';
 import { FileFormatError, UsageError } from '../src/errors.js';
 import { openSafetensors, writeSafetensors, type WritableTensor } from '../src/model/index.js';
 import { recoverInterruptedSwap, writeDirAtomic, writeFileAtomic } from '../src/util/atomic-write.js';
-import type { TrainConfig } from './config.js';
+import { outWidth, type TrainConfig } from './config.js';
 import { writeSaeFiles } from './io.js';
 import { PARAM_NAMES, type HostParams } from './params.js';
 import type { Sae } from './sae.js';
@@ -41,6 +41,8 @@ export interface TrainerMeta {
   readonly format: typeof TRAINER_FORMAT;
   readonly format_version: number;
   readonly hook: string;
+  /** Transcoders: the output hook (absent or null for an SAE). */
+  readonly hookOut?: string | null;
   readonly capture: CaptureRef;
   readonly config: TrainConfig;
   /** Steps done. */
@@ -50,6 +52,8 @@ export interface TrainerMeta {
   readonly position: number;
   /** Input scale s (x' = s·x). */
   readonly scale: number;
+  /** Transcoders: output scale s_out (y' = s_out·y); absent or null for an SAE. */
+  readonly scaleOut?: number | null;
   /** BatchTopK running threshold, else null. */
   readonly batchThreshold: number | null;
 }
@@ -65,7 +69,8 @@ export interface TrainerTensors {
 
 function paramTensors(prefix: string, p: HostParams, cfg: TrainConfig): Record<string, WritableTensor> {
   const { dIn: d, dSae: m } = cfg;
-  const shapes: Record<string, number[]> = { W_enc: [d, m], b_enc: [m], W_dec: [m, d], b_dec: [d], logThreshold: [m] };
+  const o = outWidth(cfg);
+  const shapes: Record<string, number[]> = { W_enc: [d, m], b_enc: [m], W_dec: [m, o], b_dec: [o], logThreshold: [m] };
   const out: Record<string, WritableTensor> = {};
   for (const name of PARAM_NAMES) {
     const data = p[name];
@@ -149,22 +154,28 @@ function isMetaShaped(v: unknown): v is TrainerMeta {
 /** Every state tensor must have the size the recorded config implies, or the upload would misread it. */
 function checkShapes(file: string, cfg: TrainConfig, t: TrainerTensors): void {
   const { dIn: d, dSae: m } = cfg;
+  const o = outWidth(cfg);
   const want: [string, Float32Array | Float64Array | null, number][] = [];
   for (const [prefix, p] of [['param.', t.params], ['adam.m.', t.adam.m], ['adam.v.', t.adam.v]] as const) {
-    want.push([`${prefix}W_enc`, p.W_enc, d * m], [`${prefix}b_enc`, p.b_enc, m], [`${prefix}W_dec`, p.W_dec, m * d], [`${prefix}b_dec`, p.b_dec, d]);
+    want.push([`${prefix}W_enc`, p.W_enc, d * m], [`${prefix}b_enc`, p.b_enc, m], [`${prefix}W_dec`, p.W_dec, m * o], [`${prefix}b_dec`, p.b_dec, o]);
     if (p.logThreshold) want.push([`${prefix}logThreshold`, p.logThreshold, m]);
   }
   want.push(['since_fired', t.sinceFired, m]);
   for (const [name, x, n] of want) {
-    if (x && x.length !== n) throw new FileFormatError(`${file}: ${name} has ${x.length} values, but the checkpoint's config (d_in ${d}, d_sae ${m}) needs ${n}`, 'the checkpoint is damaged: start a new run');
+    if (x && x.length !== n) throw new FileFormatError(`${file}: ${name} has ${x.length} values, but the checkpoint's config (d_in ${d}, d_sae ${m}${cfg.dOut != null ? `, d_out ${o}` : ''}) needs ${n}`, 'the checkpoint is damaged: start a new run');
   }
 }
 
-/** Refuses to resume `meta` into a run of `cfg` on `hook` and `capture`, naming the first difference. */
-export function checkResumable(dir: string, meta: TrainerMeta, hook: string, cfg: TrainConfig, capture: CaptureRef): void {
+/**
+ * Refuses to resume `meta` into a run of `cfg` on `hook` (and a transcoder's `hookOut`) and
+ * `capture`, naming the first difference.
+ */
+export function checkResumable(dir: string, meta: TrainerMeta, hook: string, cfg: TrainConfig, capture: CaptureRef, hookOut: string | null = null): void {
   const checks: [string, unknown, unknown][] = [
     ['hook', meta.hook, hook],
+    ['--hook-out', meta.hookOut ?? null, hookOut],
     ['--arch', meta.config.variant, cfg.variant],
+    ['d_out', meta.config.dOut ?? null, cfg.dOut],
     ['d_in', meta.config.dIn, cfg.dIn],
     ['--width (d_sae)', meta.config.dSae, cfg.dSae],
     ['--k', meta.config.k, cfg.k],

@@ -11,10 +11,12 @@ import type { CommandSpec } from '../src/cli/command.js';
 import { parseNumberFlag } from '../src/cli/options.js';
 import { progressBar } from '../src/cli/progress.js';
 import { UsageError } from '../src/errors.js';
+import { HOOKS } from '../src/hooks.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { openCapture, type Capture } from '../src/store/index.js';
 import { DEFAULT_EXPANSION, SAE_VARIANTS, defaultTokens, type SaeVariant } from './config.js';
-import { importSae, loadSae } from './io.js';
+import { loadSae } from './io.js';
+import { saeImport, saeList, type SaeImportFlags, type SaeListFlags } from './cli/registry.js';
 import { sparseProbe } from './sparse-probe.js';
 import { getGpu } from '../src/engine/index.js';
 import { labelersFor } from './attributes.js';
@@ -29,6 +31,7 @@ import { checkpointDir, trainSae, type TrainProgress } from './trainer.js';
 interface TrainFlags {
   capture: string;
   hook: string;
+  hookOut?: string;
   out: string;
   arch: string;
   width?: number;
@@ -85,20 +88,50 @@ function progressLine(): { update: (p: TrainProgress) => void; stop: () => void 
 
 export { defaultTokens };
 
+/**
+ * Where a full hook name sits in the forward pass, as [layer, index in the hook table]
+ * (model-level hooks before and after the blocks), or null for a name the table lacks.
+ */
+function forwardPosition(name: string): [number, number] | null {
+  const block = /^blocks\.(\d+)\.(.+)$/.exec(name);
+  const template = block ? `blocks.{L}.${block[2]}` : name;
+  const i = HOOKS.findIndex((h) => h.template === template);
+  if (i < 0) return null;
+  return [block ? Number(block[1]) : name.startsWith('hook_') ? -1 : Infinity, i];
+}
+
+/** True when `out` comes before `input` in the forward pass (splicing it would change its own input). */
+function upstreamOf(out: string, input: string): boolean {
+  const [a, b] = [forwardPosition(out), forwardPosition(input)];
+  return a !== null && b !== null && (a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]));
+}
+
+/** `--arch transcoder`: a TopK transcoder (the only transcoder interp trains). */
+const TRANSCODER_ARCH = 'transcoder';
+
 function variantOf(arch: string): SaeVariant {
+  if (arch === TRANSCODER_ARCH) return 'topk';
   const v = SAE_VARIANTS.find((s) => s === arch);
-  if (!v) throw new UsageError(`--arch ${arch}: unknown SAE variant`, `use one of ${SAE_VARIANTS.join(', ')}`);
+  if (!v) throw new UsageError(`--arch ${arch}: unknown SAE variant`, `use one of ${SAE_VARIANTS.join(', ')}, ${TRANSCODER_ARCH}`);
   return v;
 }
 
 async function train(flags: TrainFlags): Promise<void> {
   const variant = variantOf(flags.arch);
+  const transcoder = flags.arch === TRANSCODER_ARCH;
+  if (transcoder && flags.hookOut === undefined) throw new UsageError('--arch transcoder needs --hook-out', 'name the hook it predicts, e.g. --hook blocks.0.ln2.hook_normalized --hook-out blocks.0.hook_mlp_out');
+  if (!transcoder && flags.hookOut !== undefined) throw new UsageError(`--hook-out given for --arch ${flags.arch}`, 'pass --arch transcoder to train a transcoder, or drop --hook-out');
   if (flags.width !== undefined && flags.expansion !== undefined) throw new UsageError('--width and --expansion both given', 'pass one: --width N latents, or --expansion F (N = F·d_in)');
   if (flags.l1 !== undefined && variant !== 'relu') throw new UsageError(`--l1 applies to --arch relu, not ${variant}`, variant === 'jumprelu' ? 'use --l0 for JumpReLU' : 'drop --l1 (TopK variants set sparsity with --k)');
   if (flags.l0 !== undefined && variant !== 'jumprelu') throw new UsageError(`--l0 applies to --arch jumprelu, not ${variant}`, 'drop --l0');
   const capture = openCapture(flags.capture);
   try {
     const hook = captureHook(capture, flags.hook);
+    const hookOut = flags.hookOut !== undefined ? captureHook(capture, flags.hookOut) : undefined;
+    // Refused before training rather than after: the CE-loss splice needs OUT downstream of IN.
+    if (hookOut && flags.model && upstreamOf(hookOut, hook)) {
+      throw new UsageError(`--hook-out ${hookOut} comes before --hook ${hook} in the forward pass, so the transcoder cannot be spliced in for --model's CE-loss score`, 'swap the hooks (a transcoder predicts a later hook from an earlier one), or drop --model');
+    }
     const bar = progressLine();
     const trainingLog: TrainingLogEntry[] = [];
     const logProgress = (p: TrainProgress) => {
@@ -115,7 +148,7 @@ async function train(flags: TrainFlags): Promise<void> {
     let result;
     try {
       result = await trainSae({
-        capture, hook, out: flags.out, resume,
+        capture, hook, ...(hookOut ? { hookOut } : {}), out: flags.out, resume,
         config: {
           variant, dSae: flags.width, expansion: flags.expansion, k: flags.k, sparsityCoefficient: flags.l1 ?? flags.l0, lr: flags.lr, batchTokens: flags.batchTokens, seed: flags.seed,
           tokens: flags.tokens,
@@ -128,7 +161,7 @@ async function train(flags: TrainFlags): Promise<void> {
       bar.stop();
     }
     const evalBar = progressBar('evaluate', 'tokens');
-    const metrics = await evaluateSae(result.sae, capture, { hook, sequences: result.heldOut, maxTokens: flags.evalTokens, expectedTokens: result.heldOutTokens, progress: evalBar.update });
+    const metrics = await evaluateSae(result.sae, capture, { hook, ...(hookOut ? { hookOut } : {}), sequences: result.heldOut, maxTokens: flags.evalTokens, expectedTokens: result.heldOutTokens, progress: evalBar.update });
     evalBar.stop();
     const lm = flags.model ? await lmMetricsOnHeldOut(flags.model, result.sae, capture, result.heldOut, flags.evalSequences) : null;
     const { summary, manifest } = saveSaeRun(flags.out, { capture, hook, result, metrics, lm, command: ['interp', ...process.argv.slice(2)] });
@@ -137,7 +170,12 @@ async function train(flags: TrainFlags): Promise<void> {
     if (report) process.stderr.write(`dashboard: ${report.file}\n`);
     if (flags.json) printJson(summary);
     else {
-      process.stdout.write(`trained ${variant} SAE ${result.config.dIn}→${result.config.dSae} on ${result.tokens} tokens of ${hook} in ${result.seconds.toFixed(1)} s: held-out L0 ${metrics.l0.toFixed(1)}, EV ${metrics.explainedVariance.toFixed(4)}, dead ${(100 * metrics.deadFraction).toFixed(2)}% → ${path.resolve(flags.out)}\n`);
+      const what = hookOut
+        ? `${variant} transcoder ${result.config.dIn}→${result.config.dSae}→${result.config.dOut} on ${result.tokens} tokens, ${hook} → ${hookOut},`
+        : `${variant} SAE ${result.config.dIn}→${result.config.dSae} on ${result.tokens} tokens of ${hook}`;
+      const ev = hookOut ? `EV of ${hookOut}` : 'EV';
+      const ce = lm ? `, CE-loss score ${lm.ceLossScore.toFixed(4)}` : '';
+      process.stdout.write(`trained ${what} in ${result.seconds.toFixed(1)} s: held-out L0 ${metrics.l0.toFixed(1)}, ${ev} ${metrics.explainedVariance.toFixed(4)}, dead ${(100 * metrics.deadFraction).toFixed(2)}%${ce} → ${path.resolve(flags.out)}\n`);
     }
   } finally {
     capture.close();
@@ -192,11 +230,12 @@ export const trainSaeCommand: CommandSpec = {
   register(program: Command) {
     program
       .command('train-sae')
-      .description('train a sparse autoencoder on one hook of a capture (SAELens layout out)')
+      .description('train a sparse autoencoder on one hook of a capture, or a transcoder from one hook to another (SAELens layout out)')
       .requiredOption('--capture <dir>', 'capture directory (interp capture)')
-      .requiredOption('--hook <name>', 'hook to train on (full or short name, e.g. resid_post.1)')
+      .requiredOption('--hook <name>', 'hook to train on (full or short name, e.g. resid_post.1); a transcoder\'s input hook')
+      .option('--hook-out <name>', 'with --arch transcoder: the hook of the same capture it predicts (e.g. --hook normalized.0.ln2 --hook-out mlp_out.0)')
       .requiredOption('--out <dir>', 'run directory: the SAE (SAELens layout), metrics.json, manifest.json, checkpoint/')
-      .option('--arch <variant>', `${SAE_VARIANTS.join(', ')}`, 'topk')
+      .option('--arch <variant>', `${SAE_VARIANTS.join(', ')}, or transcoder (TopK, needs --hook-out)`, 'topk')
       .option('--width <n>', 'latents d_sae', num('--width', { min: 1, integer: true }))
       .option('--expansion <f>', `d_sae / d_in (default ${DEFAULT_EXPANSION})`, num('--expansion', { min: 0.01 }))
       .option('--k <n>', 'active latents per token (topk, batchtopk; default 32)', num('--k', { min: 1, integer: true }))
@@ -223,22 +262,28 @@ export const trainSaeCommand: CommandSpec = {
 export const saeCommand: CommandSpec = {
   name: 'sae',
   register(program: Command) {
-    const sae = program.command('sae').description('SAE checkpoints: import from SAELens, sparsify or Gemma Scope');
+    const sae = program.command('sae').description('SAE checkpoints: import from SAELens, sparsify, Gemma Scope or a public release by name; list the releases');
     sae
       .command('import')
-      .description('convert an SAELens, EleutherAI sparsify or Gemma Scope (params.npz) SAE to the SAELens layout')
-      .argument('<src>', 'SAE folder, sparsify hook folder, or params.npz')
+      .description('convert an SAELens, EleutherAI sparsify or Gemma Scope (params.npz) SAE, or a public release\'s SAE found through the Hugging Face cache, to the SAELens layout')
+      .argument('<src>', 'SAE folder, sparsify hook folder, params.npz, or RELEASE/ID of a public release (`interp sae list`)')
       .requiredOption('--out <dir>', 'output folder (SAELens layout)')
-      .option('--hook <name>', 'record this hook name in cfg.json metadata')
-      .option('--model <id>', 'record this model name in cfg.json metadata')
+      .option('--hook <name>', 'record this hook name in cfg.json metadata (default for RELEASE/ID: the registry\'s)')
+      .option('--hook-out <name>', 'transcoders: record this output hook (hook_name_out); a Gemma Scope params.npz with it is read as a transcoder (default for RELEASE/ID: the registry\'s)')
+      .option('--model <id>', 'record this model name in cfg.json metadata (default for RELEASE/ID: the registry\'s)')
+      .option('--download', 'RELEASE/ID: fetch the files the Hugging Face cache lacks from the hub (without it, no network is used)')
+      .option('--revision <rev>', 'RELEASE/ID: branch, tag or commit of the release\'s repository (default main)')
+      .option('--registry <file>', 'RELEASE/ID: a release registry other than the shipped sae/releases.json')
       .option('--json', 'print a JSON summary on stdout')
-      .action(action((src: string, flags: { out: string; hook?: string; model?: string; json?: boolean }) => {
-        const r = importSae(src, flags.out, { hook: flags.hook, model: flags.model });
-        const c = r.sae.cfg;
-        const summary = { out: path.resolve(flags.out), layout: r.layout, source: r.source, architecture: c.architecture, d_in: c.d_in, d_sae: c.d_sae, k: c.k, hook: c.metadata.hook_name || null };
-        if (flags.json) printJson(summary);
-        else process.stdout.write(`imported ${r.layout} ${c.architecture} SAE ${c.d_in}→${c.d_sae} from ${r.source} into ${summary.out}\n`);
-      }));
+      .action(action((src: string, flags: SaeImportFlags) => saeImport(src, flags)));
+    sae
+      .command('list')
+      .description('the public SAE releases interp imports by name (a subset of SAELens\' registry), or the SAEs of one')
+      .option('--model <name>', 'only releases for this model (gpt2-small, gemma-2-2b, google/gemma-2-2b, Llama-3.1-8B)')
+      .option('--release <name>', 'list the SAEs of this release: id, hook, l0, Neuronpedia id')
+      .option('--registry <file>', 'a release registry other than the shipped sae/releases.json')
+      .option('--json', 'print JSON on stdout')
+      .action(action((flags: SaeListFlags) => saeList(flags)));
     sae
       .command('sparse-probe')
       .description('1-sparse probing: the latent that best picks out each label value of a probe-set capture (F1 over its rows)')

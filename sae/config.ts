@@ -6,6 +6,8 @@
  * Vocabulary: d = d_in, m = d_sae, B = tokens per batch. All training happens on inputs scaled
  * by s = √d / E‖x‖ (SAELens normalize_activations="expected_average_only_in"); the scale is
  * folded into the weights on save (see fold.ts), so saved SAEs read unscaled activations.
+ * A transcoder (dOut set, o = d_out) predicts an activation y at another hook from x; y is scaled
+ * separately, by √o / E‖y‖, and both scales are folded on save.
  */
 import { UsageError } from '../src/errors.js';
 import type { SaeArchitecture } from './sae.js';
@@ -53,6 +55,11 @@ export interface TrainConfig {
   readonly variant: SaeVariant;
   /** Width of the input activation, d. */
   readonly dIn: number;
+  /**
+   * Transcoders only: width o of the output activation (read at another hook), which the
+   * dictionary predicts from the input instead of reconstructing it; null for an SAE.
+   */
+  readonly dOut: number | null;
   /** Number of latents, m. */
   readonly dSae: number;
   /** Active latents per token (topk; batchtopk: k·B per batch); null for relu and jumprelu. */
@@ -71,7 +78,7 @@ export interface TrainConfig {
   readonly seed: number;
   /** AuxK coefficient α (Gao et al. 2024, appendix A.2: 1/32). */
   readonly auxkCoefficient: number;
-  /** Dead latents used by AuxK per token (Gao et al.: d/2). */
+  /** Dead latents used by AuxK per token (Gao et al.: d/2, d the width AuxK reconstructs: d_out for transcoders). */
   readonly kAux: number;
   /** A latent that has not fired in this many training tokens is dead (sparsify: 10M; see trainConfig). */
   readonly deadTokens: number;
@@ -87,6 +94,11 @@ export interface TrainConfig {
   readonly checkpointEvery: number;
   /** Fraction of sequences held out for evaluation. */
   readonly evalFraction: number;
+}
+
+/** Width of what the dictionary outputs: d_out for a transcoder, d_in for an SAE. */
+export function outWidth(cfg: TrainConfig): number {
+  return cfg.dOut ?? cfg.dIn;
 }
 
 /** Default λ per variant, for inputs scaled to E‖x‖ = √d. */
@@ -147,6 +159,7 @@ export function trainConfig(input: TrainConfigInput): TrainConfig {
   const cfg: TrainConfig = {
     variant,
     dIn: input.dIn,
+    dOut: input.dOut ?? null,
     dSae: input.dSae,
     k: needsK ? (input.k ?? 32) : null,
     sparsityCoefficient: input.sparsityCoefficient ?? defaultSparsityCoefficient(variant),
@@ -156,7 +169,7 @@ export function trainConfig(input: TrainConfigInput): TrainConfig {
     tokens,
     seed: input.seed ?? 0,
     auxkCoefficient: input.auxkCoefficient ?? 1 / 32,
-    kAux: input.kAux ?? Math.max(1, Math.floor(input.dIn / 2)),
+    kAux: input.kAux ?? Math.max(1, Math.floor((input.dOut ?? input.dIn) / 2)),
     // Gao et al. 2024 (and sparsify) count 10M tokens in runs of billions, about 1% of the run or
     // less; a fixed 10M would never declare a latent dead in a short run, so the window is 1% of
     // the run, at least 10 batches, at most 10M tokens.
@@ -180,6 +193,10 @@ function checkConfig(cfg: TrainConfig, needsK: boolean, k: number | null | undef
     if (!Number.isFinite(v) || !ok) throw new UsageError(`${name} = ${v}: expected ${want}`, `pass a valid ${name}`);
   };
   int('d_in', cfg.dIn, 1);
+  if (cfg.dOut !== null) {
+    int('d_out', cfg.dOut, 1);
+    if (cfg.variant !== 'topk') throw new UsageError(`a transcoder with --arch ${cfg.variant}: transcoders train with TopK only`, 'train the transcoder with --arch transcoder (TopK, --k)');
+  }
   int('--width (d_sae)', cfg.dSae, 1);
   if (!needsK && k !== undefined && k !== null) throw new UsageError(`--k ${k} given for --arch ${cfg.variant}, which has no k`, 'drop --k, or use --arch topk or batchtopk');
   if (cfg.k !== null) int('--k', cfg.k, 1, cfg.dSae);

@@ -104,6 +104,8 @@ export interface LatentCardOptions {
   readonly logits: LogitEffect | null;
   /** Attributes this latent is the best match for. */
   readonly attributes: readonly AttributeMatch[];
+  /** Transcoders: the hook the latent is read from (activations, contexts) and the hook its decoder row writes to (logit effects). */
+  readonly transcoder?: { readonly hook: string; readonly hookOut: string };
 }
 
 /** A feature card for one latent. */
@@ -116,6 +118,7 @@ export function latentCard(o: LatentCardOptions): Component {
       const density = scan.tokens > 0 ? fires / scan.tokens : 0;
       const range: [number, number] = [0, scan.max[l] > 0 ? scan.max[l] : 1];
       const stats = `density ${density.toExponential(2)} (log10 ${density > 0 ? Math.log10(density).toFixed(2) : '−∞'}) · fires on ${fires} of ${scan.tokens} tokens · max ${formatValue(scan.max[l])} · mean when active ${fires > 0 ? formatValue(scan.sum[l] / fires) : '—'}`;
+      const io = o.transcoder ? html`<div class="stats">transcoder latent: activations on ${o.transcoder.hook} · decoder row writes ${o.transcoder.hookOut}</div>` : null;
       const matched = o.attributes.length > 0 ? `Best match for ${o.attributes.map((a) => `${a.attribute} (F1 ${a.f1.toFixed(3)})`).join(', ')}.` : '';
       const top = scan.top[l];
       const topBlocks: Block[] = top.length === 0
@@ -123,11 +126,12 @@ export function latentCard(o: LatentCardOptions): Component {
         : [tokenContexts({ contexts: top.slice(0, SHOWN_TOP).map((e) => context(e)), range, scale: 'blues', valueLabel: `latent ${l}` })];
       if (top.length > SHOWN_TOP) topBlocks.push(details(`${top.length - SHOWN_TOP} more top contexts`, [tokenContexts({ contexts: top.slice(SHOWN_TOP).map((e) => context(e)), range, scale: 'blues', valueLabel: `latent ${l}` })]));
       const quantiles = quantileContexts(scan.samples[l]).map((b) => details(b.heading, [tokenContexts({ contexts: b.contexts, range, scale: 'blues', valueLabel: `latent ${l}` })]));
-      const side: Block[] = o.logits ? [logitTable(o.logits)] : ['No logit effects (no model given, or the SAE is not on the residual stream).'];
+      const side: Block[] = o.logits ? [logitTable(o.logits)] : [`No logit effects (no model given, or the ${o.transcoder ? 'transcoder\'s output' : 'SAE'} is not on the residual stream).`];
       const hist = fires > 0
         ? histogramFigure({ series: [{ histogram: latentHistogram(scan, l) }], xLabel: 'activation', yLabel: 'tokens', logY: true, height: 240 })
         : 'Never fired.';
       const body: Block[] = [
+        ...(io ? [io] : []),
         html`<div class="stats">${stats}</div>`,
         ...(matched ? [matched] : []),
         columns([[hist], side]),

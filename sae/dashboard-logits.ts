@@ -7,15 +7,16 @@
  * where g is the final norm's weight (1 + w where the family's RMSNorm stores w − 1, as Gemma's)
  * and W_U the unembedding (`lm_head.weight`, or the tied input embedding); the family names both. The norm's scale (1/‖x‖) and any
  * bias are left out, as in SAE dashboards (sae_vis, Neuronpedia): they shift or scale every
- * token alike and do not change the ranking. Meaningful only for hooks in the residual basis
- * (d_in = d_model); other SAEs get no logit table.
+ * token alike and do not change the ranking. Meaningful only for outputs in the residual basis
+ * (the decoder rows' width d_out = d_model: an SAE's d_in, a transcoder's d_out, e.g. one
+ * writing hook_mlp_out); other dictionaries get no logit table.
  *
- * Shapes: V = vocabulary, d = d_model = d_in, m = d_sae.
+ * Shapes: V = vocabulary, d = d_model = width of a W_dec row, m = d_sae.
  */
 import * as path from 'node:path';
 import { openModel, type ModelSource } from '../src/model/index.js';
 import { openFamily, type BoundFamily } from '../src/runtime/families/index.js';
-import type { Sae } from './sae.js';
+import { outputWidth, type Sae } from './sae.js';
 
 /** The model parts logit effects read: its checkpoint and its family (a HookedTransformer has both). */
 export interface UnembeddingSource {
@@ -52,13 +53,13 @@ function readWeight(model: UnembeddingSource, name: string): Float32Array | null
 }
 
 /**
- * Top ±`count` logit effects of each latent in `latents`, or null when the SAE's width is not
- * d_model (not a residual-stream SAE) or the checkpoint lacks the weights.
+ * Top ±`count` logit effects of each latent in `latents`, or null when the decoder rows' width is
+ * not d_model (not a residual-stream SAE or transcoder output) or the checkpoint lacks the weights.
  */
 export function logitEffects(model: UnembeddingSource, sae: Sae, latents: readonly number[], count = 10): Map<number, LogitEffect> | null {
   const d = model.family.config.dModel;
   const V = model.family.config.vocabSize;
-  if (sae.cfg.d_in !== d) return null;
+  if (outputWidth(sae.cfg) !== d) return null;
   const names = model.family.unembedding(new Set(model.source.weights.tensors.keys()));
   const stored = readWeight(model, names.normWeight);
   const g = stored && names.normUnitOffset ? stored.map((w) => 1 + w) : stored;

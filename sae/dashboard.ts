@@ -20,7 +20,7 @@ import { dashboardStyle, latentCard, latentIndex, scanNotes } from './dashboard-
 import { logitEffects, openUnembedding, type LogitEffect, type UnembeddingSource } from './dashboard-logits.js';
 import { scanCapture, type LatentScan, type ScanOptions } from './dashboard-scan.js';
 import type { LmMetrics } from './metrics-lm.js';
-import type { Sae } from './sae.js';
+import { isTranscoder, outputWidth, type Sae } from './sae.js';
 
 /** One logged training step, as the trainer records it. */
 export interface TrainingLogEntry {
@@ -47,7 +47,7 @@ export interface SaeDashboardOptions extends Omit<ScanOptions, 'observers' | 'ho
   /** Report name under the reports directory, e.g. "sae/run1". */
   readonly name: string;
   readonly reportsDir?: string;
-  /** Page title; default "SAE <hook>". */
+  /** Page title; default "SAE <hook>" ("Transcoder <hook> → <hook_name_out>" for a transcoder). */
   readonly title?: string;
   /** Run metadata shown in the manifest card (e.g. the run's manifest.json). */
   readonly manifest?: object;
@@ -97,7 +97,13 @@ export async function writeSaeDashboard(o: SaeDashboardOptions): Promise<SaeDash
   const logits = unembedding ? logitEffects(unembedding, o.sae, cards) : null;
 
   const hook = scan.hook;
-  const page = new ReportPage({ title: o.title ?? `SAE ${hook}`, kind: 'sae', subtitle: `${o.sae.cfg.architecture} · d_in ${o.sae.cfg.d_in} · d_sae ${o.sae.cfg.d_sae} · ${path.basename(path.resolve(o.captureDir))}` });
+  // A transcoder's latents are scanned on its input hook; its decoder rows write the output hook.
+  const hookOut = isTranscoder(o.sae.cfg) ? (o.sae.cfg.metadata.hook_name_out ?? '(output hook not recorded)') : null;
+  const { cfg } = o.sae;
+  const page = new ReportPage({
+    title: o.title ?? (hookOut ? `Transcoder ${hook} → ${hookOut}` : `SAE ${hook}`), kind: 'sae',
+    subtitle: `${cfg.architecture}${hookOut ? ' transcoder' : ''} · d_in ${cfg.d_in}${hookOut ? ` · d_out ${outputWidth(cfg)}` : ''} · d_sae ${cfg.d_sae} · ${path.basename(path.resolve(o.captureDir))}`,
+  });
   page.add(dashboardStyle());
   // The answer first (held-out metrics), then how training got there; the run card goes last, collapsed.
   if (o.metrics || o.lmMetrics) page.section('Metrics', metricTables(o.metrics, o.lmMetrics));
@@ -107,9 +113,10 @@ export async function writeSaeDashboard(o: SaeDashboardOptions): Promise<SaeDash
   page.section('Latent density', densitySection(scan));
   if (attributes.length > 0) page.section('Attributes', attributes.flatMap((a) => attributeSection(a, new Set(cards))));
   page.section('Latents', [
+    ...(hookOut ? [`A transcoder reads ${hook} and writes ${hookOut}: activations and contexts are those of the input hook; logit effects are those of each latent's decoder row added at ${hookOut}.`] : []),
     `Cards for the ${cards.length} latents that fire most often${matches.size > 0 ? ', and every attribute\'s best match' : ''}. Contexts show ${scan.contexts ? '±5 tokens around' : ''} the token, shaded by the latent's activation on one scale per card (0 to its maximum); grey tokens (BOS, EOS, padding) are left out of every statistic.`,
     ...scanNotes(scan),
-    ...cards.map((l) => latentCard({ scan, latent: l, logits: logits?.get(l) ?? null, attributes: matches.get(l) ?? [] })),
+    ...cards.map((l) => latentCard({ scan, latent: l, logits: logits?.get(l) ?? null, attributes: matches.get(l) ?? [], ...(hookOut ? { transcoder: { hook, hookOut } } : {}) })),
   ]);
   page.section('All latents', ['Every latent by id. Filter by density class or cards; Ctrl+F "#id" finds one latent.', latentIndex(scan, new Set(cards), matches)]);
   page.manifestCard(manifestOf(o, scan));
@@ -131,7 +138,11 @@ function cardLatents(scan: LatentScan, count: number, matches: ReadonlyMap<numbe
 function manifestOf(o: SaeDashboardOptions, scan: LatentScan): object {
   const { cfg } = o.sae;
   return {
-    sae: { architecture: cfg.architecture, d_in: cfg.d_in, d_sae: cfg.d_sae, k: cfg.k, hook: cfg.metadata.hook_name, model: cfg.metadata.model_name, apply_b_dec_to_input: cfg.apply_b_dec_to_input },
+    sae: {
+      architecture: cfg.architecture, d_in: cfg.d_in, d_sae: cfg.d_sae, k: cfg.k, hook: cfg.metadata.hook_name,
+      ...(isTranscoder(cfg) ? { transcoder: true, d_out: cfg.d_out, hook_out: cfg.metadata.hook_name_out ?? null } : {}),
+      model: cfg.metadata.model_name, apply_b_dec_to_input: cfg.apply_b_dec_to_input,
+    },
     capture: { dir: path.resolve(o.captureDir), rows_scanned: `${scan.rowsRead} of ${scan.rowsTotal}`, sequences: scan.sequences, tokens_counted: scan.tokens, ignored_token_ids: scan.ignoredTokenIds },
     ...(o.manifest ? { run: o.manifest } : {}),
   };
@@ -170,7 +181,9 @@ function metricTables(metrics: Readonly<Record<string, number | null>> | undefin
   if (lm) {
     blocks.push(table({
       columns: ['metric', 'value'],
-      caption: `Language-model metrics with the SAE spliced at ${lm.hook} (${lm.tokens} next-token predictions, ${lm.sequences} sequences)`,
+      caption: lm.hookOut
+        ? `Language-model metrics with the transcoder spliced in: ${lm.hookOut} replaced by its output from ${lm.hook} (${lm.tokens} next-token predictions, ${lm.sequences} sequences)`
+        : `Language-model metrics with the SAE spliced at ${lm.hook} (${lm.tokens} next-token predictions, ${lm.sequences} sequences)`,
       rows: [
         ['CE-loss score', lm.ceLossScore], ['KL score', lm.klScore], ['delta LM loss (nats)', lm.deltaLmLoss],
         ['CE clean', lm.ceClean], ['CE with SAE', lm.ceWithSae], ['CE zero ablation', lm.ceZeroAblation],

@@ -8,20 +8,25 @@
  *   density p_i = fraction of tokens where latent i fires; dead: p_i = 0 over the whole eval
  *   set (the window N is the eval set); dense: p_i > denseThreshold (default 0.1)
  *   histogram of log10(p_i + 1e-10), the quantity SAELens stores as sparsity.safetensors.
+ * Transcoders: the same formulas with y, the value at the output hook (metadata.hook_name_out,
+ * read from the same capture rows), in place of x: MSE and explained variance of ŷ = decode(encode(x))
+ * against y, cosine and norm ratio of ŷ to y; L0 and densities as for an SAE.
  * The CE / KL scores need the model and live in metrics-lm.ts.
  */
 import { getGpu, scope, sync, upload, zeros, type Tensor } from '../src/engine/index.js';
-import { FileFormatError } from '../src/errors.js';
+import { FileFormatError, UsageError } from '../src/errors.js';
 import type { Capture } from '../src/store/index.js';
 import type { Progress } from '../src/util/progress.js';
 import { decode, disposeGpuSae, encode, uploadSae } from './gpu-sae.js';
 import { countDense, countSparse } from './kernels/latents.js';
-import type { Sae } from './sae.js';
+import { isTranscoder, outputWidth, type Sae } from './sae.js';
 import { describeRow } from './split.js';
 
 export interface EvaluateOptions {
   /** Hook to read; default the SAE's metadata.hook_name. */
   readonly hook?: string;
+  /** Transcoders: the hook whose value ŷ is compared with; default metadata.hook_name_out. */
+  readonly hookOut?: string;
   /** Which sequences to evaluate (e.g. heldOutSequences(0.05)); default all. */
   readonly sequences?: (seq: number) => boolean;
   /** Stop after this many evaluated tokens (default all selected). */
@@ -46,6 +51,10 @@ export interface DensityHistogram {
 export interface SaeMetrics {
   /** Tokens evaluated. */
   readonly tokens: number;
+  /** The input hook read. */
+  readonly hook: string;
+  /** Transcoders: the output hook the MSE and explained variance are of; null for an SAE. */
+  readonly hookOut: string | null;
   readonly l0: number;
   readonly mse: number;
   readonly explainedVariance: number;
@@ -98,50 +107,72 @@ class Sums {
   }
 }
 
-/** Rows of `hook` from the selected sequences, `batchRows` at a time, checked for NaN/∞. */
-function* selectedRows(capture: Capture, hook: string, d: number, o: EvaluateOptions): Generator<{ x: Float32Array; rows: number }> {
+/** A hook to read and its width. */
+interface Column {
+  readonly hook: string;
+  readonly d: number;
+}
+
+/**
+ * Rows of the `columns` hooks (x, and a transcoder's y) from the selected sequences, `batchRows`
+ * at a time, checked for NaN/∞; out[c] is [rows, columns[c].d].
+ */
+function* selectedRows(capture: Capture, columns: readonly Column[], o: EvaluateOptions): Generator<{ data: Float32Array[]; rows: number }> {
   const batchRows = o.batchRows ?? 4096;
   const limit = o.maxTokens ?? Infinity;
-  let buffer = new Float32Array(batchRows * d);
+  const fresh = () => columns.map((c) => new Float32Array(batchRows * c.d));
+  let buffers = fresh();
   let filled = 0;
   let taken = 0;
-  for (const b of capture.batches({ hooks: [hook], batchRows, columns: [] })) {
-    const data = b.hooks[hook];
+  for (const b of capture.batches({ hooks: columns.map((c) => c.hook), batchRows, columns: [] })) {
     for (let i = 0; i < b.rows && taken < limit; i++) {
       if (o.sequences && !o.sequences(b.seq[i])) continue;
-      const row = data.subarray(i * d, (i + 1) * d);
-      for (let j = 0; j < d; j++) {
-        if (!Number.isFinite(row[j])) throw new FileFormatError(`${describeRow(capture, b.start + i)} of hook ${hook} holds ${row[j]} at dimension ${j}`, 'the activations overflowed (capture in f32, or check the model); evaluation stopped');
-      }
-      buffer.set(row, filled * d);
+      columns.forEach(({ hook, d }, c) => {
+        const row = b.hooks[hook].subarray(i * d, (i + 1) * d);
+        for (let j = 0; j < d; j++) {
+          if (!Number.isFinite(row[j])) throw new FileFormatError(`${describeRow(capture, b.start + i)} of hook ${hook} holds ${row[j]} at dimension ${j}`, 'the activations overflowed (capture in f32, or check the model); evaluation stopped');
+        }
+        buffers[c].set(row, filled * d);
+      });
       filled++;
       taken++;
       if (filled === batchRows) {
-        yield { x: buffer, rows: filled };
-        buffer = new Float32Array(batchRows * d);
+        yield { data: buffers, rows: filled };
+        buffers = fresh();
         filled = 0;
       }
     }
     if (taken >= limit) break;
   }
-  if (filled > 0) yield { x: buffer.subarray(0, filled * d), rows: filled };
+  if (filled > 0) yield { data: buffers.map((buf, c) => buf.subarray(0, filled * columns[c].d)), rows: filled };
 }
 
 /** Evaluates `sae` on the selected rows of `capture` (see the file comment for definitions). */
 export async function evaluateSae(sae: Sae, capture: Capture, options: EvaluateOptions = {}): Promise<SaeMetrics> {
-  const hook = options.hook ?? sae.cfg.metadata.hook_name;
+  const hook = capture.hook(options.hook ?? sae.cfg.metadata.hook_name);
   const { d_in: d, d_sae: m } = sae.cfg;
+  const o = outputWidth(sae.cfg);
   const spec = capture.hooks[capture.hookIndex(hook)];
   if (spec.d !== d) throw new FileFormatError(`${capture.dir}: hook ${hook} has width ${spec.d}, the SAE's d_in is ${d}`, 'evaluate on the hook the SAE was trained on');
+  let hookOut: string | null = null;
+  if (isTranscoder(sae.cfg)) {
+    const named = options.hookOut ?? sae.cfg.metadata.hook_name_out;
+    if (!named) throw new UsageError('evaluateSae: a transcoder without metadata.hook_name_out', 'pass hookOut, the hook whose value the transcoder predicts');
+    hookOut = capture.hook(named);
+    const outSpec = capture.hooks[capture.hookIndex(hookOut)];
+    if (outSpec.d !== o) throw new FileFormatError(`${capture.dir}: hook ${hookOut} has width ${outSpec.d}, the transcoder's d_out is ${o}`, 'evaluate on the output hook the transcoder was trained on');
+  }
+  const columns: Column[] = [{ hook, d }, ...(hookOut ? [{ hook: hookOut, d: o }] : [])];
   const gpu = await getGpu();
   const g = uploadSae(gpu, sae);
   const counts = zeros(gpu, [m], 'u32');
-  const sums = new Sums(d, m);
+  const sums = new Sums(o, m);
   const total = Math.min(options.maxTokens ?? Infinity, options.expectedTokens ?? capture.rows);
   try {
-    for (const batch of selectedRows(capture, hook, d, options)) {
+    for (const batch of selectedRows(capture, columns, options)) {
+      const [xs, ys] = [batch.data[0], batch.data[1] ?? batch.data[0]]; // target: y for a transcoder, x for an SAE
       const xhat = scope(() => {
-        const x = upload(gpu, batch.x, [batch.rows, d]);
+        const x = upload(gpu, xs, [batch.rows, d]);
         const f = encode(g, x);
         if (f.kind === 'dense') countDense(counts, f.f);
         else countSparse(counts, f.values, f.indices);
@@ -149,7 +180,7 @@ export async function evaluateSae(sae: Sae, capture: Capture, options: EvaluateO
       });
       const host = (await xhat.download()) as Float32Array;
       xhat.dispose();
-      sums.add(batch.x, host, batch.rows, d);
+      sums.add(ys, host, batch.rows, o);
       options.progress?.(sums.tokens, total);
     }
     await sync(gpu);
@@ -159,10 +190,10 @@ export async function evaluateSae(sae: Sae, capture: Capture, options: EvaluateO
     counts.dispose();
     disposeGpuSae(g);
   }
-  return finish(sums, options);
+  return finish(sums, options, hook, hookOut);
 }
 
-function finish(s: Sums, o: EvaluateOptions): SaeMetrics {
+function finish(s: Sums, o: EvaluateOptions, hook: string, hookOut: string | null): SaeMetrics {
   const n = Math.max(s.tokens, 1);
   const m = s.counts.length;
   let meanSq = 0;
@@ -175,6 +206,8 @@ function finish(s: Sums, o: EvaluateOptions): SaeMetrics {
   const explainedVariance = 1 - mse / variance;
   return {
     tokens: s.tokens,
+    hook,
+    hookOut,
     l0,
     mse,
     explainedVariance,

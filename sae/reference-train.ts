@@ -16,6 +16,9 @@
  * JumpReLU θ gradients are the rectangle-kernel straight-through estimates (Rajamanoharan et al.
  * 2024, eqs. 11–12): ∂f/∂θ = −(θ/ε) K((pre − θ)/ε) · upstream, ∂H/∂θ = −(1/ε) K((pre − θ)/ε),
  * K(u) = 1[|u| < ½]; pre gets no gradient through H. For log θ multiply by θ.
+ *
+ * Transcoders (dOut = o given, target y [B, o]): W_dec [m, o], b_dec [o], pre = x W_enc + b_enc
+ * (no b_dec subtraction), ŷ = f W_dec + b_dec, mse = (1/B) Σ_b ‖y_b − ŷ_b‖², AuxK on y − ŷ.
  */
 import type { SaeVariant } from './config.js';
 
@@ -42,6 +45,8 @@ export interface RefStepOptions {
   readonly dead: Uint8Array | null;
   /** AuxK target residual x − x̂ to use instead of this step's (finite differences hold it fixed). */
   readonly residual?: Float64Array;
+  /** Transcoders: the output width o (the target is then referenceStep's `y`). */
+  readonly dOut?: number;
 }
 
 export interface RefStepResult {
@@ -51,7 +56,7 @@ export interface RefStepResult {
   readonly aux: number;
   /** [B, m] the activations f. */
   readonly f: Float64Array;
-  /** [B, d] the residual x − x̂. */
+  /** [B, o] the residual x − x̂ (transcoders: y − ŷ). */
   readonly residual: Float64Array;
   /** (k·B)-th largest of max(pre, 0) (batchtopk), else null. */
   readonly batchThreshold: number | null;
@@ -66,53 +71,58 @@ function topIndices(v: ArrayLike<number>, k: number, allowed?: (i: number) => bo
   return idx.slice(0, k);
 }
 
-/** Loss and gradients of one step on x [B, d]. */
-export function referenceStep(p: Params64, x: ArrayLike<number>, B: number, o: RefStepOptions): RefStepResult {
+/** Loss and gradients of one step on x [B, d] (transcoders: with target y [B, o], o = options.dOut). */
+export function referenceStep(p: Params64, x: ArrayLike<number>, B: number, o: RefStepOptions, y?: ArrayLike<number>): RefStepResult {
   const { d, m } = o;
+  const transcoder = o.dOut !== undefined;
+  if (transcoder && !y) throw new Error('referenceStep: a transcoder (dOut) needs the target y');
+  const w = o.dOut ?? d; // output width
+  const target = y ?? x;
+  const shift = (j: number) => (transcoder ? 0 : p.b_dec[j]); // SAEs encode x − b_dec
   const pre = new Float64Array(B * m);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < m; i++) {
       let s = p.b_enc[i];
-      for (let j = 0; j < d; j++) s += (x[b * d + j] - p.b_dec[j]) * p.W_enc[j * m + i];
+      for (let j = 0; j < d; j++) s += (x[b * d + j] - shift(j)) * p.W_enc[j * m + i];
       pre[b * m + i] = s;
     }
   }
   const theta = p.logThreshold ? p.logThreshold.map(Math.exp) : null;
   const { f, batchThreshold } = activate(pre, B, o, theta);
-  const xhat = new Float64Array(B * d);
-  for (let b = 0; b < B; b++) for (let j = 0; j < d; j++) {
+  const xhat = new Float64Array(B * w);
+  for (let b = 0; b < B; b++) for (let j = 0; j < w; j++) {
     let s = p.b_dec[j];
-    for (let i = 0; i < m; i++) s += f[b * m + i] * p.W_dec[i * d + j];
-    xhat[b * d + j] = s;
+    for (let i = 0; i < m; i++) s += f[b * m + i] * p.W_dec[i * w + j];
+    xhat[b * w + j] = s;
   }
-  const residual = new Float64Array(B * d);
+  const residual = new Float64Array(B * w);
   let mse = 0;
-  for (let t = 0; t < B * d; t++) {
-    residual[t] = x[t] - xhat[t];
+  for (let t = 0; t < B * w; t++) {
+    residual[t] = target[t] - xhat[t];
     mse += residual[t] ** 2 / B;
   }
-  const g: Params64 = { W_enc: new Float64Array(d * m), b_enc: new Float64Array(m), W_dec: new Float64Array(m * d), b_dec: new Float64Array(d), logThreshold: theta ? new Float64Array(m) : null };
+  const g: Params64 = { W_enc: new Float64Array(d * m), b_enc: new Float64Array(m), W_dec: new Float64Array(m * w), b_dec: new Float64Array(w), logThreshold: theta ? new Float64Array(m) : null };
   const dpre = new Float64Array(B * m);
   // Reconstruction: dx̂ = −2 r / B; dW_dec = fᵀ dx̂; db_dec += Σ_b dx̂; df = dx̂ W_decᵀ.
   const df = new Float64Array(B * m);
-  for (let b = 0; b < B; b++) for (let j = 0; j < d; j++) {
-    const dy = (-2 * residual[b * d + j]) / B;
+  for (let b = 0; b < B; b++) for (let j = 0; j < w; j++) {
+    const dy = (-2 * residual[b * w + j]) / B;
     g.b_dec[j] += dy;
     for (let i = 0; i < m; i++) {
-      g.W_dec[i * d + j] += f[b * m + i] * dy;
-      df[b * m + i] += dy * p.W_dec[i * d + j];
+      g.W_dec[i * w + j] += f[b * m + i] * dy;
+      df[b * m + i] += dy * p.W_dec[i * w + j];
     }
   }
   const sparsity = sparsityTerm(p, pre, f, df, dpre, g, theta, B, o);
   const aux = auxTerm(p, pre, o.residual ?? residual, dpre, g, B, o);
-  // Encoder: dW_enc = (x − b_dec)ᵀ dpre; db_enc = Σ_b dpre; db_dec −= W_enc Σ_b dpre.
+  // Encoder: dW_enc = (x − b_dec)ᵀ dpre; db_enc = Σ_b dpre; db_dec −= W_enc Σ_b dpre (SAEs only).
   for (let b = 0; b < B; b++) for (let i = 0; i < m; i++) {
     const dp = dpre[b * m + i];
     if (dp === 0) continue;
     g.b_enc[i] += dp;
     for (let j = 0; j < d; j++) {
-      g.W_enc[j * m + i] += (x[b * d + j] - p.b_dec[j]) * dp;
-      g.b_dec[j] -= p.W_enc[j * m + i] * dp;
+      g.W_enc[j * m + i] += (x[b * d + j] - shift(j)) * dp;
+      if (!transcoder) g.b_dec[j] -= p.W_enc[j * m + i] * dp;
     }
   }
   return { loss: mse + sparsity + aux, mse, sparsity, aux, f, residual, batchThreshold, grads: g };
@@ -143,7 +153,8 @@ function activate(pre: Float64Array, B: number, o: RefStepOptions, theta: Float6
 
 /** Adds the sparsity penalty's gradients; fills dpre from df through the activation. */
 function sparsityTerm(p: Params64, pre: Float64Array, f: Float64Array, df: Float64Array, dpre: Float64Array, g: Params64, theta: Float64Array | null, B: number, o: RefStepOptions): number {
-  const { d, m, lambda } = o;
+  const { m, lambda } = o;
+  const d = o.dOut ?? o.d; // decoder row width
   let loss = 0;
   switch (o.variant) {
     case 'relu': {
@@ -181,7 +192,8 @@ function sparsityTerm(p: Params64, pre: Float64Array, f: Float64Array, df: Float
 /** AuxK: dead latents reconstruct the residual (topk, batchtopk only). */
 function auxTerm(p: Params64, pre: Float64Array, residual: Float64Array, dpre: Float64Array, g: Params64, B: number, o: RefStepOptions): number {
   if ((o.variant !== 'topk' && o.variant !== 'batchtopk') || !o.dead) return 0;
-  const { d, m } = o;
+  const m = o.m;
+  const d = o.dOut ?? o.d; // width of the residual AuxK reconstructs
   const dead = o.dead;
   const numDead = dead.reduce((a, v) => a + (v ? 1 : 0), 0);
   if (numDead === 0) return 0;

@@ -20,8 +20,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileFormatError, UsageError, describeValue } from '../src/errors.js';
-import { nearestNames } from '../src/hooks.js';
-import { resolveHubFiles, type ResolvedSnapshot } from '../src/model/index.js';
+import { HOOKS, nearestNames } from '../src/hooks.js';
+import { checkRepoFilePath, resolveHubFiles, type ResolvedSnapshot } from '../src/model/index.js';
 import { importSae, type LoadedSae } from './io.js';
 
 /** Layouts of the files in one SAE folder of a release (SAELens' conversion_func, renamed). */
@@ -81,6 +81,20 @@ export interface Registry {
   readonly releases: ReadonlyMap<string, Release>;
 }
 
+/** One pattern per hook template of src/hooks.ts: `{L}` stands for a layer number. */
+const HOOK_PATTERNS: readonly RegExp[] = HOOKS.map(
+  (h) => new RegExp(`^${h.template.split('{L}').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('(?:0|[1-9][0-9]*)')}$`),
+);
+
+/**
+ * True when `name` is the full name of a hook point interp declares (src/hooks.ts HOOKS) in some
+ * layer, whatever the model: what a registry entry's hook must be, so that every imported SAE
+ * names a hook `interp capture` and the runtime know.
+ */
+export function isInterpHookName(name: string): boolean {
+  return HOOK_PATTERNS.some((p) => p.test(name));
+}
+
 /** sae/releases.json; in the compiled package dist/sae/releases.json (scripts/copy-assets.mjs copies it). */
 export const REGISTRY_FILE = fileURLToPath(new URL('./releases.json', import.meta.url));
 
@@ -135,12 +149,22 @@ export function parseRegistry(doc: unknown, file: string): Registry {
       const id = str(s, 'id', at);
       if (ids.has(id)) bad(`${at}.id (a duplicate)`, id);
       ids.add(id);
+      const hook = str(s, 'hook', at);
       const hookOut = optional<string>(s, 'hook_out', at, 'string');
+      for (const [key, name] of [['hook', hook], ['hook_out', hookOut]] as const) {
+        if (name !== undefined && !isInterpHookName(name)) bad(`${at}.${key} (not a hook name interp declares, see \`interp hooks\`)`, name);
+      }
+      const folder = str(s, 'path', at);
+      try {
+        checkRepoFilePath(folder);
+      } catch {
+        bad(`${at}.path (not a plain folder path inside the repository: no '.', '..', '\\' or leading '/')`, folder);
+      }
       const l0 = optional<number>(s, 'l0', at, 'number');
       const neuronpedia = optional<string>(s, 'neuronpedia', at, 'string');
       const scale = optional<number>(s, 'norm_scaling_factor', at, 'number');
       return {
-        id, path: str(s, 'path', at), hook: str(s, 'hook', at),
+        id, path: folder, hook,
         ...(hookOut !== undefined ? { hook_out: hookOut } : {}),
         ...(l0 !== undefined ? { l0 } : {}),
         ...(neuronpedia !== undefined ? { neuronpedia } : {}),
@@ -208,13 +232,21 @@ export function findReleaseSae(spec: string, registry: Registry = loadRegistry()
 }
 
 /**
+ * SAELens names models as TransformerLens does; where that name is not the hub id's last part,
+ * the hub ids it stands for (TransformerLens' MODEL_ALIASES: "gpt2" is "gpt2-small").
+ */
+const MODEL_HUB_NAMES: Readonly<Record<string, readonly string[]>> = { 'gpt2-small': ['gpt2', 'openai-community/gpt2'] };
+
+/**
  * True when `model` names the release's model: equal ignoring case, or equal after the last '/'
  * (so `--model gemma-2-2b` and `--model google/gemma-2-2b` both find SAELens' "gemma-2-2b", and
- * `--model Llama-3.1-8B` finds "meta-llama/Llama-3.1-8B").
+ * `--model Llama-3.1-8B` finds "meta-llama/Llama-3.1-8B"), or a hub id of it (`gpt2` finds
+ * "gpt2-small").
  */
 export function isReleaseForModel(release: Release, model: string): boolean {
   const base = (s: string) => s.toLowerCase().split('/').pop() ?? '';
-  return release.model.toLowerCase() === model.toLowerCase() || base(release.model) === base(model);
+  const names = [release.model, ...(MODEL_HUB_NAMES[release.model] ?? [])];
+  return names.some((name) => name.toLowerCase() === model.toLowerCase() || base(name) === base(model));
 }
 
 /** What importSae records of where an SAE came from (its cfg.json metadata). */
@@ -270,6 +302,8 @@ export async function resolveReleaseSae(release: Release, sae: ReleaseSae, optio
 export interface ImportReleaseOptions extends ResolveReleaseOptions {
   /** Overrides the registry's hook name in the written cfg.json. */
   readonly hook?: string;
+  /** Overrides the registry's output hook of a transcoder in the written cfg.json. */
+  readonly hookOut?: string;
   /** Overrides the registry's model name in the written cfg.json. */
   readonly model?: string;
   readonly registry?: Registry;
@@ -277,14 +311,15 @@ export interface ImportReleaseOptions extends ResolveReleaseOptions {
 
 /**
  * `interp sae import RELEASE/ID --out DIR`: finds the SAE in the registry and the cache, and
- * writes it in the SAELens layout to `out` with the registry's hook and model names, the
- * release's norm scaling factor, and its provenance.
+ * writes it in the SAELens layout to `out` with the registry's hook names (a transcoder's output
+ * hook too) and model name, the release's norm scaling factor, and its provenance.
  */
 export async function importReleaseSae(spec: string, out: string, options: ImportReleaseOptions = {}): Promise<{ loaded: LoadedSae; resolved: ResolvedReleaseSae }> {
   const { release, sae } = findReleaseSae(spec, options.registry ?? loadRegistry());
   const resolved = await resolveReleaseSae(release, sae, options);
   const loadedSae = importSae(resolved.dir, out, {
     hook: options.hook ?? sae.hook,
+    ...((options.hookOut ?? sae.hook_out) !== undefined ? { hookOut: options.hookOut ?? sae.hook_out } : {}),
     model: options.model ?? release.model,
     ...(sae.norm_scaling_factor !== undefined ? { normScalingFactor: sae.norm_scaling_factor } : {}),
     provenance: { ...resolved.provenance },

@@ -3,7 +3,8 @@
  * (cfg.json, sae_weights.safetensors, sparsity.safetensors), metrics.json (the held-out metrics:
  * the `--json` contract plus detail) and manifest.json (written by the one run-manifest writer).
  * The library writes them, so a script that trains with trainSae gets the same directory the CLI
- * makes.
+ * makes. A transcoder's summary says so (arch "transcoder", the activation in metrics.json) and
+ * names both hooks (hook, hook_out) and d_out; its metrics are those of the output hook.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import { writeRunManifest, type RunManifest } from '../src/util/run-manifest.js'
 import { writeSaeFiles } from './io.js';
 import type { SaeMetrics } from './metrics.js';
 import type { LmMetrics } from './metrics-lm.js';
+import { isTranscoder } from './sae.js';
 import type { TrainSaeResult } from './trainer.js';
 
 export const SAE_RUN_FORMAT = 'interp.sae-run';
@@ -35,8 +37,13 @@ export interface SaeRun {
 /** The summary of a run: the fields `interp train-sae --json` prints. */
 export interface SaeRunSummary {
   readonly hook: string;
+  /** Transcoders only: the output hook. */
+  readonly hook_out?: string;
+  /** The variant trained, or "transcoder". */
   readonly arch: string;
   readonly d_in: number;
+  /** Transcoders only. */
+  readonly d_out?: number;
   readonly d_sae: number;
   readonly k: number | null;
   readonly tokens: number;
@@ -53,19 +60,22 @@ export function saveSaeRun(out: string, run: SaeRun): { summary: SaeRunSummary; 
   fs.mkdirSync(out, { recursive: true });
   removeKilledWrites(out);
   writeSaeFiles(out, result.sae, { sparsity: metrics.log10Density });
+  const transcoder = isTranscoder(result.sae.cfg);
+  const hookOut = result.sae.cfg.metadata.hook_name_out ?? '';
   const summary: SaeRunSummary = {
-    hook: run.hook, arch: result.config.variant, d_in: result.config.dIn, d_sae: result.config.dSae, k: result.config.k, tokens: result.tokens, checkpoint: path.resolve(out),
+    hook: run.hook, ...(transcoder ? { hook_out: hookOut } : {}), arch: transcoder ? 'transcoder' : result.config.variant,
+    d_in: result.config.dIn, ...(transcoder ? { d_out: result.sae.cfg.d_out } : {}), d_sae: result.config.dSae, k: result.config.k, tokens: result.tokens, checkpoint: path.resolve(out),
     metrics: {
       l0: metrics.l0, mse: metrics.mse, explained_variance: metrics.explainedVariance, dead_fraction: metrics.deadFraction, dense_fraction: metrics.denseFraction,
       ce_loss_score: lm?.ceLossScore ?? null, kl_score: lm?.klScore ?? null, delta_lm_loss: lm?.deltaLmLoss ?? null,
     },
   };
-  const detail = { eval_tokens: metrics.tokens, dead_fraction_training_window: result.deadFractionTraining, dead_tokens_window: result.config.deadTokens, cosine: metrics.cosine, norm_ratio: metrics.normRatio, histogram: metrics.histogram, seconds: result.seconds, resumed: result.resumed };
+  const detail = { ...(transcoder ? { activation: result.config.variant, metrics_of: hookOut } : {}), eval_tokens: metrics.tokens, dead_fraction_training_window: result.deadFractionTraining, dead_tokens_window: result.config.deadTokens, cosine: metrics.cosine, norm_ratio: metrics.normRatio, histogram: metrics.histogram, seconds: result.seconds, resumed: result.resumed };
   writeFileAtomic(path.join(out, 'metrics.json'), `${JSON.stringify({ ...summary, ...detail }, null, 2)}\n`);
   const manifest = writeRunManifest(out, {
     format: SAE_RUN_FORMAT, format_version: SAE_RUN_FORMAT_VERSION,
-    model: run.capture.manifest.model, dataset: run.capture.manifest.dataset, hooks: [run.hook], seed: result.config.seed,
-    capture: path.resolve(run.capture.dir), config: result.config, input_scale: result.scale, command: run.command,
+    model: run.capture.manifest.model, dataset: run.capture.manifest.dataset, hooks: transcoder ? [run.hook, hookOut] : [run.hook], seed: result.config.seed,
+    capture: path.resolve(run.capture.dir), config: result.config, input_scale: result.scale, ...(transcoder ? { output_scale: result.scaleOut } : {}), command: run.command,
   });
   return { summary, manifest };
 }

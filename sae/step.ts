@@ -9,12 +9,17 @@
  * gradient is a scatter over the same pairs into W_enc's layout (kernels/sparse_encoder.wgsl),
  * so no [B, m] gradient is ever formed.
  * BatchTopK first selects its batch (batchTopkSelection, which reads the widest row back).
+ *
+ * Transcoders (cfg.dOut = o): the same step with W_dec [m, o], b_dec [o] and a target y [B, o]
+ * read at another hook. The encoder sees x itself (SAELens transcoders never subtract b_dec,
+ * which lives in the output space), so pre = x W_enc + b_enc, ŷ = f W_dec + b_dec, the loss is
+ * (1/B) Σ_b ‖y_b − ŷ_b‖², AuxK reconstructs y − ŷ, and db_dec is Σ_b dŷ_b alone.
  */
 import {
   batchTopk, binary, empty, gatherDecode, gatherDecodeBackward, jumpreluBackward, jumpreluForward, matmul, mse,
   reduce, reluBackward, reluForward, scope, topk, unary, zeros, type Tensor,
 } from '../src/engine/index.js';
-import type { TrainConfig } from './config.js';
+import { outWidth, type TrainConfig } from './config.js';
 import { scaleRowsAdd } from './kernels/decoder.js';
 import { logThresholdBackward } from './kernels/jumprelu_l0.js';
 import { countDense, countRows, countSparse } from './kernels/latents.js';
@@ -32,6 +37,8 @@ export interface DeadLatents {
 export interface StepInput {
   /** [B, d] scaled activations. */
   readonly x: Tensor;
+  /** Transcoders: [B, o] scaled targets at the output hook, rows matching x; SAEs: absent (the target is x). */
+  readonly y?: Tensor;
   /** λ this step (after warm-up). */
   readonly lambda: number;
   /** Dead latents (topk, batchtopk), or null when none are dead. */
@@ -49,7 +56,7 @@ export interface Grads {
 }
 
 export interface StepOutput {
-  /** [1] (1/B) Σ_b ‖x_b − x̂_b‖². */
+  /** [1] (1/B) Σ_b ‖x_b − x̂_b‖² (transcoders: ‖y_b − ŷ_b‖²). */
   readonly mse: Tensor;
   /** [1] relu's λ-weighted L1, or null (jumprelu's L0 is λ/B · Σ counts, computed by the caller). */
   readonly sparsity: Tensor | null;
@@ -78,8 +85,24 @@ function reconstruction(xhat: Tensor, x: Tensor, d: number): { loss: Tensor; dy:
   return { loss: unary('affine', r.loss, { alpha: d }), dy: r.grad! };
 }
 
-/** db_dec's encoder part: −W_enc · Σ_b dpre_b, given Σ_b dpre_b as [m, 1]; added to `dbDec` [d]. */
-function encoderBiasGrad(p: SaeParams, dbEncCol: Tensor, dbDec: Tensor): Tensor {
+/** What the encoder reads: x − b_dec for an SAE, x itself for a transcoder. */
+export function encoderInput(cfg: TrainConfig, p: SaeParams, x: Tensor): Tensor {
+  return cfg.dOut === null ? binary('sub', x, p.b_dec) : x;
+}
+
+/** What the decoder's output is compared with: x for an SAE, the step's y for a transcoder. */
+function targetOf(cfg: TrainConfig, input: StepInput): Tensor {
+  if (cfg.dOut === null) return input.x;
+  if (!input.y) throw new Error('trainStep: a transcoder step needs input.y, the rows at the output hook');
+  return input.y;
+}
+
+/**
+ * db_dec: Σ_b dx̂_b (`dbDec` [o]), less the encoder part W_enc · Σ_b dpre_b for an SAE (its
+ * encoder reads x − b_dec); given Σ_b dpre_b as [m, 1].
+ */
+function encoderBiasGrad(cfg: TrainConfig, p: SaeParams, dbEncCol: Tensor, dbDec: Tensor): Tensor {
+  if (cfg.dOut !== null) return dbDec;
   const d = p.W_enc.shape[0];
   return binary('sub', dbDec, reshaped(matmul(p.W_enc, dbEncCol), [d]));
 }
@@ -97,13 +120,14 @@ interface AuxOutput {
  * residual x − x̂ (held constant); adds their decoder-row gradient into dW_dec.
  */
 function auxK(cfg: TrainConfig, p: SaeParams, pre: Tensor, x: Tensor, xhat: Tensor, dead: DeadLatents, dWdec: Tensor): AuxOutput {
+  const o = outWidth(cfg);
   const kk = Math.min(cfg.kAux, dead.count);
   const coef = cfg.auxkCoefficient * Math.min(dead.count / cfg.kAux, 1);
   const chosen = topk(binary('add', pre, dead.bias), kk);
   const ehat = gatherDecode(chosen.values, chosen.indices, p.W_dec);
-  const r = mse(ehat, binary('sub', x, xhat), { grad: true, gradScale: cfg.dIn * coef });
+  const r = mse(ehat, binary('sub', x, xhat), { grad: true, gradScale: o * coef });
   const g = gatherDecodeBackward(r.grad!, chosen.values, chosen.indices, p.W_dec, dWdec);
-  return { loss: unary('affine', r.loss, { alpha: cfg.dIn * coef }), values: chosen.values, indices: chosen.indices, dValues: g.dVals };
+  return { loss: unary('affine', r.loss, { alpha: o * coef }), values: chosen.values, indices: chosen.indices, dValues: g.dVals };
 }
 
 /** The latents a sparse step decodes: k per row (TopK) or the batch's selection (BatchTopK). */
@@ -124,14 +148,15 @@ interface SparseLatents {
  */
 function sparseStep(cfg: TrainConfig, p: SaeParams, input: StepInput, xc: Tensor, sel: SparseLatents): StepOutput {
   const { x } = input;
+  const target = targetOf(cfg, input); // x, or a transcoder's y
   const [d, m] = [cfg.dIn, cfg.dSae];
   const { values, indices } = sel;
   // forward and loss
-  const xhat = binary('add', gatherDecode(values, indices, p.W_dec), p.b_dec); // [B, d]
-  const rec = reconstruction(xhat, x, d);
+  const xhat = binary('add', gatherDecode(values, indices, p.W_dec), p.b_dec); // [B, o]
+  const rec = reconstruction(xhat, target, outWidth(cfg));
   // backward: decoder rows (only the selected ones change), then the encoder through the same scatter
-  const g = gatherDecodeBackward(rec.dy, values, indices, p.W_dec); // dVals [B, w], dW [m, d]
-  const aux = input.dead ? auxK(cfg, p, sel.pre, x, xhat, input.dead, g.dW) : null;
+  const g = gatherDecodeBackward(rec.dy, values, indices, p.W_dec); // dVals [B, w], dW [m, o]
+  const aux = input.dead ? auxK(cfg, p, sel.pre, target, xhat, input.dead, g.dW) : null;
   const dSel = reluBackward(g.dVals, sel.mask);
   const dWenc = zeros(x.gpu, [d, m]);
   const dbEnc = zeros(x.gpu, [m]);
@@ -139,14 +164,14 @@ function sparseStep(cfg: TrainConfig, p: SaeParams, input: StepInput, xc: Tensor
   if (aux) sparseEncoderBackward(dWenc, dbEnc, aux.dValues, aux.indices, xc);
   const counts = zeros(x.gpu, [m], 'u32');
   countSparse(counts, values, indices);
-  const dbDec = encoderBiasGrad(p, reshaped(dbEnc, [m, 1]), reduce(rec.dy, 'sum', 'cols'));
+  const dbDec = encoderBiasGrad(cfg, p, reshaped(dbEnc, [m, 1]), reduce(rec.dy, 'sum', 'cols'));
   const grads: Grads = { W_enc: dWenc, b_enc: dbEnc, W_dec: g.dW, b_dec: dbDec, logThreshold: null };
   return { mse: rec.loss, sparsity: null, aux: aux?.loss ?? null, counts, batchThreshold: sel.batchThreshold, grads };
 }
 
 /** TopK: the k largest pre-activations of each row, through ReLU (Gao et al. 2024). */
 function topkStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
-  const xc = binary('sub', input.x, p.b_dec); // [B, d]
+  const xc = encoderInput(cfg, p, input.x); // [B, d]
   const pre = matmul(xc, p.W_enc, { bias: p.b_enc }); // [B, m]
   const top = topk(pre, cfg.k!); // [B, k]
   return sparseStep(cfg, p, input, xc, { pre, values: reluForward(top.values), indices: top.indices, mask: top.values, batchThreshold: null });
@@ -173,7 +198,7 @@ export interface BatchSelection {
 export async function batchTopkSelection(cfg: TrainConfig, p: SaeParams, x: Tensor): Promise<BatchSelection> {
   const B = x.shape[0];
   const first = scope(() => {
-    const pre = matmul(binary('sub', x, p.b_dec), p.W_enc, { bias: p.b_enc });
+    const pre = matmul(encoderInput(cfg, p, x), p.W_enc, { bias: p.b_enc });
     const kept = batchTopk(reluForward(pre), cfg.k!);
     const perRow = zeros(x.gpu, [B], 'u32');
     countRows(perRow, kept.values);
@@ -196,7 +221,7 @@ export function disposeSelection(sel: BatchSelection | null): void {
 function batchTopkStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
   const sel = input.selection;
   if (!sel) throw new Error('batchtopk: trainStep needs input.selection from batchTopkSelection');
-  const xc = binary('sub', input.x, p.b_dec);
+  const xc = encoderInput(cfg, p, input.x);
   return sparseStep(cfg, p, input, xc, { pre: sel.pre, values: sel.values, indices: sel.indices, mask: sel.values, batchThreshold: sel.threshold });
 }
 
@@ -224,15 +249,15 @@ function denseActivate(cfg: TrainConfig, p: SaeParams, pre: Tensor): DenseActiva
 /** ReLU and JumpReLU: dense activations [B, m], dense decode. */
 function denseStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput {
   const { x, lambda } = input;
-  const [B, d, m] = [x.shape[0], cfg.dIn, cfg.dSae];
+  const [B, m] = [x.shape[0], cfg.dSae];
   // forward
-  const xc = binary('sub', x, p.b_dec);
+  const xc = encoderInput(cfg, p, x);
   const pre = matmul(xc, p.W_enc, { bias: p.b_enc }); // [B, m]
   const act = denseActivate(cfg, p, pre);
-  const xhat = matmul(act.f, p.W_dec, { bias: p.b_dec }); // [B, d]
+  const xhat = matmul(act.f, p.W_dec, { bias: p.b_dec }); // [B, o]
   // loss and backward through the decoder
-  const rec = reconstruction(xhat, x, d);
-  const dWdec = matmul(act.f, rec.dy, { transA: true }); // [m, d]
+  const rec = reconstruction(xhat, targetOf(cfg, input), outWidth(cfg));
+  const dWdec = matmul(act.f, rec.dy, { transA: true }); // [m, o]
   let df = matmul(rec.dy, p.W_dec, { transB: true }); // [B, m]
   let sparsity: Tensor | null = null;
   let dpre: Tensor;
@@ -267,7 +292,7 @@ function denseStep(cfg: TrainConfig, p: SaeParams, input: StepInput): StepOutput
     W_enc: matmul(xc, dpre, { transA: true }), // [d, m]
     b_enc: dbEnc,
     W_dec: dWdec,
-    b_dec: encoderBiasGrad(p, reshaped(dbEnc, [m, 1]), reduce(rec.dy, 'sum', 'cols')),
+    b_dec: encoderBiasGrad(cfg, p, reshaped(dbEnc, [m, 1]), reduce(rec.dy, 'sum', 'cols')),
     logThreshold: dLogThreshold,
   };
   return { mse: rec.loss, sparsity, aux: null, counts, batchThreshold: null, grads };

@@ -8,16 +8,21 @@
  *
  * Input scaling (SAELens normalize_activations "expected_average_only_in"): x' = s·x with
  * s = √d / E‖x‖ from the capture's exact statistics; the saved SAE has s folded in (params.ts).
+ *
+ * Transcoders (`hookOut`): the same loop on pairs (x at `hook`, y at `hookOut`) of the same
+ * capture rows, learning ŷ = TopK(x W_enc + b_enc) W_dec + b_dec against y (step.ts). x and y are
+ * scaled separately (s_in = √d / E‖x‖, s_out = √o / E‖y‖) and both are folded on save
+ * (foldTranscoder): W_enc·s_in, W_dec / s_out, b_dec / s_out.
  */
 import path from 'node:path';
 import { getGpu, keep, scope, upload, type AdamState, type Gpu, type Tensor } from '../src/engine/index.js';
 import { UsageError } from '../src/errors.js';
 import type { Capture } from '../src/store/index.js';
 import { loadCheckpoint, saveCheckpoint, checkResumable, TRAINER_FORMAT, TRAINER_FORMAT_VERSION, type CaptureRef, type TrainerMeta } from './checkpoint.js';
-import { DEFAULT_EXPANSION, defaultTokens, sparsityAt, trainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { DEFAULT_EXPANSION, defaultTokens, outWidth, sparsityAt, trainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { trainBatches, type StreamPosition, type TrainBatch } from './data.js';
-import { downloadF32, downloadParams, foldToSae, initialParams, uploadParams, type HostParams, type SaeParams } from './params.js';
-import type { Sae, SaeMetadata } from './sae.js';
+import { downloadF32, downloadParams, foldToSae, initialParams, normalSampler, type HostParams, type SaeParams } from './params.js';
+import type { Sae, SaeConfig, SaeMetadata } from './sae.js';
 import { heldOutRows, heldOutSequences } from './split.js';
 import { batchTopkSelection, disposeSelection, trainStep, type StepOutput } from './step.js';
 import { adamStates, disposeAdamStates, updateParams, type AdamStates } from './update.js';
@@ -31,7 +36,7 @@ export interface TrainProgress {
   /** Total loss of the step's batch (MSE + sparsity + AuxK), scaled space. */
   readonly loss: number;
   readonly l0: number;
-  /** 1 − Σ‖x − x̂‖² / Σ‖x − x̄_batch‖² over the batch. */
+  /** 1 − Σ‖x − x̂‖² / Σ‖x − x̄_batch‖² over the batch (transcoders: of y, the output hook). */
   readonly explainedVariance: number;
   /** Latents that have not fired in the last `deadTokens` training tokens. */
   readonly deadFraction: number;
@@ -40,6 +45,11 @@ export interface TrainProgress {
 export interface TrainSaeOptions {
   readonly capture: Capture;
   readonly hook: string;
+  /**
+   * Train a transcoder: the hook of the same capture whose value it predicts from `hook`'s
+   * (e.g. blocks.L.ln2.hook_normalized → blocks.L.hook_mlp_out). TopK only; absent: an SAE.
+   */
+  readonly hookOut?: string;
   /** Checkpoints go to `${out}/checkpoint`. */
   readonly out: string;
   /**
@@ -68,6 +78,8 @@ export interface TrainSaeResult {
   readonly heldOutTokens: number;
   /** Input scale s the SAE was trained under (folded into the saved weights). */
   readonly scale: number;
+  /** Transcoders: the output scale s_out (folded too); null for an SAE. */
+  readonly scaleOut: number | null;
 }
 
 /** Mutable state of a run: everything a checkpoint records. */
@@ -81,6 +93,8 @@ interface RunState {
   at: StreamPosition;
   batchThreshold: number | null;
   readonly scale: number;
+  /** Transcoders: s_out; null for an SAE. */
+  readonly scaleOut: number | null;
   readonly steps: number;
   readonly captureRef: CaptureRef;
 }
@@ -95,14 +109,58 @@ function adamFrom(gpu: Gpu, m: Float32Array, v: Float32Array, shape: number[], s
   return { m: keep(upload(gpu, m, shape)), v: keep(upload(gpu, v, shape)), step };
 }
 
+/** Parameter shapes: W_enc [d, m], b_enc [m], W_dec [m, o], b_dec [o], logThreshold [m]. */
+function paramShapes(cfg: TrainConfig): Record<keyof HostParams, number[]> {
+  const o = outWidth(cfg);
+  return { W_enc: [cfg.dIn, cfg.dSae], b_enc: [cfg.dSae], W_dec: [cfg.dSae, o], b_dec: [o], logThreshold: [cfg.dSae] };
+}
+
+/** Uploads host parameters at the config's shapes (kept out of any scope). */
+function uploadTrainParams(gpu: Gpu, h: HostParams, cfg: TrainConfig): SaeParams {
+  const shapes = paramShapes(cfg);
+  const up = (data: Float32Array, shape: number[]) => keep(upload(gpu, data, shape));
+  return {
+    W_enc: up(h.W_enc, shapes.W_enc), b_enc: up(h.b_enc, shapes.b_enc), W_dec: up(h.W_dec, shapes.W_dec), b_dec: up(h.b_dec, shapes.b_dec),
+    logThreshold: h.logThreshold ? up(h.logThreshold, shapes.logThreshold) : null,
+  };
+}
+
+/**
+ * The output hook of a transcoder run, checked against the capture: present, not the input
+ * hook, and holding a value for every row the input hook has (the pairs are the two columns of
+ * one row, so equal counts mean the rows line up).
+ */
+function outputHook(o: TrainSaeOptions): { name: string; d: number } | null {
+  if (o.hookOut === undefined) return null;
+  const capture = o.capture;
+  const name = capture.hook(o.hookOut); // UnknownHookError listing the capture's hooks
+  if (name === o.hook) throw new UsageError(`--hook-out ${name} is the input hook`, 'a transcoder predicts another hook (e.g. --hook blocks.L.ln2.hook_normalized --hook-out blocks.L.hook_mlp_out); train an SAE without --hook-out');
+  const [inRows, outRows] = [capture.stats(o.hook).count, capture.stats(name).count];
+  if (inRows !== outRows || outRows !== capture.rows) {
+    throw new UsageError(`${capture.dir}: hook ${o.hook} has ${inRows} rows and ${name} ${outRows} (capture rows ${capture.rows}), so input and output rows do not line up`, 'capture both hooks in one run (interp capture --hooks IN,OUT)');
+  }
+  return { name, d: capture.hooks[capture.hookIndex(name)].d };
+}
+
+/** s = √d / E‖x‖ of a hook, refusing a hook whose mean norm is 0 or not finite. */
+function hookScale(o: TrainSaeOptions, hook: string, d: number): number {
+  const stats = o.capture.stats(hook);
+  if (!(stats.meanNorm > 0) || !Number.isFinite(stats.meanNorm)) {
+    throw new UsageError(`${o.capture.dir}: hook ${hook} has mean norm ${stats.meanNorm} over ${stats.count} rows, so inputs cannot be scaled to E‖x‖ = √d`, 'check the capture: its activations are all zero or not finite');
+  }
+  return Math.sqrt(d) / stats.meanNorm;
+}
+
 /** Builds the run: fresh parameters, or the checkpoint under `out` when resuming. */
 async function prepare(o: TrainSaeOptions): Promise<RunState> {
   const spec = o.capture.hooks[o.capture.hookIndex(o.hook)];
+  const out = outputHook(o);
   const { expansion, ...given } = o.config;
   const batchTokens = given.batchTokens ?? 4096;
   const cfg = trainConfig({
     ...given,
     dIn: spec.d,
+    ...(out ? { dOut: out.d } : {}),
     dSae: given.dSae ?? Math.round((expansion ?? DEFAULT_EXPANSION) * spec.d),
     batchTokens,
     tokens: given.tokens ?? defaultTokens(o.capture.rows, batchTokens),
@@ -111,12 +169,12 @@ async function prepare(o: TrainSaeOptions): Promise<RunState> {
   const gpu = await getGpu();
   const ref = captureRef(o.capture);
   const steps = Math.floor(cfg.tokens / cfg.batchTokens);
-  const shapes: Record<keyof HostParams, number[]> = { W_enc: [cfg.dIn, cfg.dSae], b_enc: [cfg.dSae], W_dec: [cfg.dSae, cfg.dIn], b_dec: [cfg.dIn], logThreshold: [cfg.dSae] };
+  const shapes = paramShapes(cfg);
   if (o.resume) {
     const dir = checkpointDir(o.out);
     const { meta, tensors } = loadCheckpoint(dir);
-    checkResumable(dir, meta, o.hook, cfg, ref);
-    const params = uploadParams(gpu, tensors.params, cfg.dIn, cfg.dSae);
+    checkResumable(dir, meta, o.hook, cfg, ref, out?.name ?? null);
+    const params = uploadTrainParams(gpu, tensors.params, cfg);
     const a = tensors.adam;
     const adam: AdamStates = {
       W_enc: adamFrom(gpu, a.m.W_enc, a.v.W_enc, shapes.W_enc, a.step),
@@ -125,15 +183,47 @@ async function prepare(o: TrainSaeOptions): Promise<RunState> {
       b_dec: adamFrom(gpu, a.m.b_dec, a.v.b_dec, shapes.b_dec, a.step),
       logThreshold: a.m.logThreshold && a.v.logThreshold ? adamFrom(gpu, a.m.logThreshold, a.v.logThreshold, shapes.logThreshold, a.step) : null,
     };
-    return { gpu, cfg, params, adam, sinceFired: tensors.sinceFired, step: meta.step, at: { epoch: meta.epoch, position: meta.position }, batchThreshold: meta.batchThreshold, scale: meta.scale, steps, captureRef: ref };
+    return { gpu, cfg, params, adam, sinceFired: tensors.sinceFired, step: meta.step, at: { epoch: meta.epoch, position: meta.position }, batchThreshold: meta.batchThreshold, scale: meta.scale, scaleOut: meta.scaleOut ?? null, steps, captureRef: ref };
   }
-  // s = √d / E‖x‖ (SAELens "expected_average_only_in"); b_dec starts at the scaled data mean.
-  if (!(stats.meanNorm > 0) || !Number.isFinite(stats.meanNorm)) {
-    throw new UsageError(`${o.capture.dir}: hook ${o.hook} has mean norm ${stats.meanNorm} over ${stats.count} rows, so inputs cannot be scaled to E‖x‖ = √d`, 'check the capture: its activations are all zero or not finite');
-  }
-  const scale = Math.sqrt(cfg.dIn) / stats.meanNorm;
-  const params = uploadParams(gpu, initialParams(cfg, stats.mean.map((v) => v * scale)), cfg.dIn, cfg.dSae);
-  return { gpu, cfg, params, adam: adamStates(params), sinceFired: new Float64Array(cfg.dSae), step: 0, at: { epoch: 0, position: 0 }, batchThreshold: null, scale, steps, captureRef: ref };
+  // s = √d / E‖x‖ (SAELens "expected_average_only_in"); b_dec starts at the scaled data mean
+  // (of y for a transcoder).
+  const scale = hookScale(o, o.hook, cfg.dIn);
+  const scaleOut = out ? hookScale(o, out.name, out.d) : null;
+  const host = out && scaleOut !== null
+    ? initialTranscoderParams(cfg, o.capture.stats(out.name).mean.map((v) => v * scaleOut))
+    : initialParams(cfg, stats.mean.map((v) => v * scale));
+  const params = uploadTrainParams(gpu, host, cfg);
+  return { gpu, cfg, params, adam: adamStates(params), sinceFired: new Float64Array(cfg.dSae), step: 0, at: { epoch: 0, position: 0 }, batchThreshold: null, scale, scaleOut, steps, captureRef: ref };
+}
+
+/**
+ * Initial transcoder parameters. Input and output live in different spaces, so the SAE's
+ * W_enc = W_decᵀ has no meaning here: decoder rows are random unit directions of the output
+ * space (kept unit, as TopK SAEs), encoder columns independent random directions of the input
+ * space at norm 1/√k: on inputs scaled to E‖x‖ = √d each pre-activation is then about
+ * N(0, 1/k), so the first output (k random unit rows weighted by the k largest) has a norm of
+ * about the largest normal value (2–3), not √k times that as with unit encoder columns, and
+ * stays below ‖y' − ȳ'‖ ≈ √o; b_enc = 0; b_dec = the scaled mean of y.
+ */
+export function initialTranscoderParams(cfg: TrainConfig, scaledMeanOut: ArrayLike<number>): HostParams {
+  const { dIn: d, dSae: m } = cfg;
+  const o = outWidth(cfg);
+  const normal = normalSampler(cfg.seed ^ 0x7c0de);
+  const unitRows = (rows: number, width: number, norm: number): Float32Array => {
+    const out = new Float32Array(rows * width);
+    const row = new Float64Array(width);
+    for (let i = 0; i < rows; i++) {
+      let ss = 0;
+      for (let j = 0; j < width; j++) { row[j] = normal(); ss += row[j] ** 2; }
+      for (let j = 0; j < width; j++) out[i * width + j] = (row[j] * norm) / Math.sqrt(ss);
+    }
+    return out;
+  };
+  const W_dec = unitRows(m, o, cfg.decoderInitNorm); // [m, o]
+  const columns = unitRows(m, d, 1 / Math.sqrt(cfg.k ?? 1)); // [m, d]: column i of W_enc
+  const W_enc = new Float32Array(d * m);
+  for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) W_enc[j * m + i] = columns[i * d + j];
+  return { W_enc, b_enc: new Float32Array(m), W_dec, b_dec: Float32Array.from(scaledMeanOut), logThreshold: null };
 }
 
 /** AuxK's dead-latent bias row, or null when no latent is dead (or the variant has no AuxK). */
@@ -154,16 +244,18 @@ type StepSummary = Omit<StepOutput, 'grads'>;
 /** Forward, backward and update on one batch; returns the step's small outputs (kept). */
 async function step(s: RunState, batch: TrainBatch): Promise<StepSummary> {
   const x = keep(upload(s.gpu, batch.x, [batch.rows, s.cfg.dIn]));
+  const y = batch.y ? keep(upload(s.gpu, batch.y, [batch.rows, outWidth(s.cfg)])) : undefined;
   const selection = s.cfg.variant === 'batchtopk' ? await batchTopkSelection(s.cfg, s.params, x) : null;
   try {
     return scope(() => {
-      const out = trainStep(s.cfg, s.params, { x, lambda: sparsityAt(s.cfg, s.step, s.steps), dead: deadLatents(s), selection });
+      const out = trainStep(s.cfg, s.params, { x, ...(y ? { y } : {}), lambda: sparsityAt(s.cfg, s.step, s.steps), dead: deadLatents(s), selection });
       updateParams(s.cfg, s.params, out.grads, s.adam, s.cfg.lr);
       const summary: StepSummary = { mse: out.mse, sparsity: out.sparsity, aux: out.aux, counts: out.counts, batchThreshold: out.batchThreshold };
       return summary;
     });
   } finally {
     x.dispose();
+    y?.dispose();
     disposeSelection(selection);
   }
 }
@@ -197,7 +289,7 @@ async function record(s: RunState, batch: TrainBatch, out: StepSummary): Promise
   s.at = batch.next;
   return {
     step: s.step, steps: s.steps, tokens: s.step * s.cfg.batchTokens, loss: mse + sparsity + aux,
-    l0: fired / batch.rows, explainedVariance: 1 - (mse * batch.rows) / centredSquares(batch.x, batch.rows, s.cfg.dIn),
+    l0: fired / batch.rows, explainedVariance: 1 - (mse * batch.rows) / centredSquares(batch.y ?? batch.x, batch.rows, outWidth(s.cfg)),
     deadFraction: dead / s.cfg.dSae,
   };
 }
@@ -211,7 +303,7 @@ function centredSquares(x: Float32Array, rows: number, d: number): number {
   return s;
 }
 
-/** The SAELens-form SAE of the current parameters. */
+/** The SAELens-form SAE (or transcoder) of the current parameters. */
 async function currentSae(s: RunState, o: TrainSaeOptions): Promise<Sae> {
   const metadata: SaeMetadata = {
     sae_lens_version: SAE_LENS_VERSION, model_name: '', hook_name: o.hook, hook_head_index: null, context_size: 0, prepend_bos: true,
@@ -219,13 +311,50 @@ async function currentSae(s: RunState, o: TrainSaeOptions): Promise<Sae> {
     ...o.metadata,
     interp_variant: s.cfg.variant, interp_training_tokens: s.step * s.cfg.batchTokens, interp_input_scale: s.scale,
   };
-  return foldToSae(s.cfg, await downloadParams(s.params), { scale: s.scale, batchThreshold: s.batchThreshold, metadata });
+  const host = await downloadParams(s.params);
+  if (s.scaleOut === null) return foldToSae(s.cfg, host, { scale: s.scale, batchThreshold: s.batchThreshold, metadata });
+  const hookOut = o.capture.hook(o.hookOut as string);
+  return foldTranscoder(s.cfg, host, { scaleIn: s.scale, scaleOut: s.scaleOut, metadata: { ...metadata, hook_name_out: hookOut, interp_output_scale: s.scaleOut } });
+}
+
+/** What a saved transcoder records besides its weights. */
+export interface TranscoderFoldOptions {
+  /** s_in: x' = s_in·x. */
+  readonly scaleIn: number;
+  /** s_out: y' = s_out·y. */
+  readonly scaleOut: number;
+  /** Must name hook_name (input) and hook_name_out (output). */
+  readonly metadata: SaeMetadata;
+}
+
+/**
+ * The SAELens-form TopK transcoder of parameters trained on (s_in·x, s_out·y). Trained:
+ * f = TopK(s_in x W_enc + b_enc), ŷ' = f W_dec + b_dec ≈ s_out y. Saved: f = TopK(x W_enc* + b_enc),
+ * ŷ = f W_dec* + b_dec* with W_enc* = s_in·W_enc, W_dec* = W_dec / s_out, b_dec* = b_dec / s_out:
+ * the same pre-activations and f, and ŷ = ŷ' / s_out. apply_b_dec_to_input is false (SAELens
+ * transcoders never subtract b_dec).
+ */
+export function foldTranscoder(cfg: TrainConfig, h: HostParams, o: TranscoderFoldOptions): Sae {
+  if (cfg.dOut === null || cfg.variant !== 'topk') throw new Error('foldTranscoder: needs a TopK transcoder config (dOut set)');
+  const weights = {
+    W_enc: h.W_enc.map((v) => v * o.scaleIn),
+    b_enc: Float32Array.from(h.b_enc),
+    W_dec: h.W_dec.map((v) => v / o.scaleOut),
+    b_dec: h.b_dec.map((v) => v / o.scaleOut),
+    threshold: null,
+  };
+  const saeCfg: SaeConfig = {
+    architecture: 'topk', d_in: cfg.dIn, d_sae: cfg.dSae, d_out: cfg.dOut, k: cfg.k, dtype: 'float32', device: 'cpu',
+    apply_b_dec_to_input: false, normalize_activations: 'none', reshape_activations: 'none', rescale_acts_by_decoder_norm: false,
+    metadata: o.metadata,
+  };
+  return { cfg: saeCfg, weights };
 }
 
 async function writeCheckpoint(s: RunState, o: TrainSaeOptions): Promise<void> {
   const meta: TrainerMeta = {
-    format: TRAINER_FORMAT, format_version: TRAINER_FORMAT_VERSION, hook: o.hook, capture: s.captureRef, config: s.cfg,
-    step: s.step, epoch: s.at.epoch, position: s.at.position, scale: s.scale, batchThreshold: s.batchThreshold,
+    format: TRAINER_FORMAT, format_version: TRAINER_FORMAT_VERSION, hook: o.hook, ...(o.hookOut !== undefined ? { hookOut: o.capture.hook(o.hookOut) } : {}), capture: s.captureRef, config: s.cfg,
+    step: s.step, epoch: s.at.epoch, position: s.at.position, scale: s.scale, ...(s.scaleOut !== null ? { scaleOut: s.scaleOut } : {}), batchThreshold: s.batchThreshold,
   };
   const a = s.adam;
   const moments = async (pick: (st: AdamState) => Tensor): Promise<HostParams> => ({
@@ -248,6 +377,7 @@ export async function trainSae(o: TrainSaeOptions): Promise<TrainSaeResult> {
   try {
     const stream = trainBatches(o.capture, {
       hook: o.hook, d: s.cfg.dIn, batchRows: s.cfg.batchTokens, seed: s.cfg.seed, scale: s.scale, heldOut: heldOutMask, start: s.at,
+      ...(s.scaleOut !== null ? { output: { hook: o.capture.hook(o.hookOut as string), d: outWidth(s.cfg), scale: s.scaleOut } } : {}),
     });
     while (s.step < s.steps) {
       const batch = stream.next().value as TrainBatch; // nextBatch
@@ -261,7 +391,7 @@ export async function trainSae(o: TrainSaeOptions): Promise<TrainSaeResult> {
     const sae = await currentSae(s, o);
     return {
       sae, config: s.cfg, steps: s.step, tokens: s.step * s.cfg.batchTokens, resumed: o.resume === true, seconds: (performance.now() - started) / 1000,
-      heldOut, heldOutTokens: heldOutMask.reduce((a, v) => a + v, 0), scale: s.scale,
+      heldOut, heldOutTokens: heldOutMask.reduce((a, v) => a + v, 0), scale: s.scale, scaleOut: s.scaleOut,
       deadFractionTraining: s.sinceFired.filter((t) => t >= s.cfg.deadTokens).length / s.cfg.dSae,
     };
   } finally {

@@ -5,6 +5,8 @@ import { join, dirname, extname } from 'node:path';
 
 const ROOTS = ['src', 'probes', 'sae', 'steering', 'datasets'];
 const EXTENSIONS = new Set(['.wgsl']);
+// Single data files read beside their module (fileURLToPath(new URL('./x.json', import.meta.url))).
+const FILES = ['sae/releases.json'];
 
 function walk(dir) {
   for (const name of readdirSync(dir)) {
@@ -19,4 +21,9 @@ function walk(dir) {
 }
 for (const root of ROOTS) {
   try { walk(root); } catch (e) { if (e.code !== 'ENOENT') throw e; }
+}
+for (const path of FILES) {
+  const target = join('dist', path);
+  mkdirSync(dirname(target), { recursive: true });
+  cpSync(path, target);
 }

@@ -39,7 +39,9 @@ SUBSET = [
 ]
 
 # SAELens' conversion_func → the interp layout of the files in each SAE folder (None: SAELens' own).
-# mwhanna_transcoder has no interp layout and is refused.
+# mwhanna_transcoder has no interp layout and is refused. gemma_3 (Gemma Scope 2) entries are in
+# SAELens' yaml only after 91ca16cc; hook_of() has their rule, so that a newer yaml's Gemma Scope 2
+# releases can be added to SUBSET (and SOURCE's commit moved) without further changes here.
 LAYOUTS = {
     None: "saelens",
     "gemma_2": "gemma-scope",
@@ -83,6 +85,21 @@ def hook_of(release, info, sae):
     if layout == "gemma-scope-transcoder":
         layer = layer_of(release, sae)
         return f"blocks.{layer}.ln2.hook_normalized", f"blocks.{layer}.hook_mlp_out"
+    if layout == "gemma-scope-2":
+        # Gemma Scope 2 (google/gemma-scope-2-*): one repository per model, a folder per site,
+        # `SITE[_all]/layer_L_width_W_l0_SIZE[_affine]`. The sites and hooks follow SAELens'
+        # gemma_3 loader (_infer_gemma_3_raw_cfg_dict): resid_post reads model.layers.L.output,
+        # attn_out the input of o_proj (per-head z, d_in = heads · d_head), mlp_out the
+        # post-feedforward norm's output, and a transcoder the pre-feedforward norm's output
+        # (what the MLP reads, as Gemma Scope's transcoders) predicting mlp_out. Cross-layer
+        # transcoders (clt/) and crosscoders read several layers: no interp hook, refused.
+        m = re.match(r"^(resid_post|attn_out|mlp_out|transcoder)(?:_all)?/layer_(\d+)_width_[0-9]+[km]_l0_[a-z0-9]+(?:_affine)?$", sae["path"])
+        if not m:
+            fail(f"{release}: no interp hook for Gemma Scope 2 folder {sae['path']!r}")
+        site, layer = m.group(1), int(m.group(2))
+        if site == "transcoder":
+            return f"blocks.{layer}.ln2.hook_normalized", f"blocks.{layer}.hook_mlp_out"
+        return {"resid_post": f"blocks.{layer}.hook_resid_post", "attn_out": f"blocks.{layer}.attn.hook_z", "mlp_out": f"blocks.{layer}.hook_mlp_out"}[site], None
     if layout == "llama-scope":
         # ids l{L}{r,a,m}_8x, folders Llama3_1-8B-Base-L{L}{R,A,M}-8x: the two must agree.
         m = re.match(r"^l(\d+)([ram])_8x$", sae["id"])

@@ -42,6 +42,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // `interp … | head`: the reader has gone, so stop quietly (as head's other writers do) instead
+  // of dying on an unhandled EPIPE with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (error) {

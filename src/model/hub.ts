@@ -355,9 +355,8 @@ export async function resolveHubFiles(repoId: string, revision: string, files: r
   const cached = lookupSnapshot(hub, cacheDir);
   if (cached.found && absentFrom(cached.dir, required).length === 0) return { repoId, commit: cached.commit, dir: cached.dir };
   if (!options.download) {
-    const fix =
-      `pass --download (download: true) to fetch ${required.length === 1 ? 'it' : 'them'} from the hub, ` +
-      'or set HF_HUB_CACHE / HF_HOME to the cache that holds them';
+    const them = required.length === 1 ? 'it' : 'them';
+    const fix = `pass --download (download: true) to fetch ${them} from the hub, or set HF_HUB_CACHE / HF_HOME to the cache that holds ${them}`;
     if (!cached.found) {
       throw new UsageError(`${where} is not in the Hugging Face cache at ${cacheDir} (${cached.reason}); missing: ${required.join(', ')}`, fix);
     }

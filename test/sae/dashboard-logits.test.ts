@@ -1,7 +1,7 @@
 /**
  * Logit effects W_U (g ⊙ W_dec[l]) against a direct computation from the checkpoint's weights,
- * for an untied llama (lm_head), a tied llama (embed_tokens) and gpt2 (ln_f, tied wte); none for
- * an SAE that is not on the residual stream.
+ * for an untied llama (lm_head), a tied llama (embed_tokens) and gpt2 (ln_f, tied wte); a
+ * transcoder's rows when its d_out is d_model; none for an SAE that is not on the residual stream.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +77,30 @@ describe('logitEffects', () => {
     const top = want.map((value, v) => ({ v, value })).sort((a, b) => b.value - a.value).slice(0, 3);
     expect(e?.positive.map((t) => t.tokenId)).toEqual(top.map((t) => t.v));
     e?.positive.forEach((t) => expect(t.value).toBeCloseTo(want[t.tokenId], 4));
+  });
+
+  it('reads a transcoder\'s W_dec rows [m, d_out]: effects when d_out = d_model whatever d_in, none otherwise', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'interp-logits-'));
+    const weights = writeRandomModel(dir, CASES[0][1], 5);
+    const model = await openUnembedding(dir);
+    const m = 5;
+    const dIn = 20; // e.g. mlp.hook_post → hook_mlp_out
+    const base = sae(D);
+    const tc: Sae = {
+      cfg: { ...base.cfg, d_in: dIn, d_out: D, apply_b_dec_to_input: false, metadata: { ...base.cfg.metadata, hook_name: 'blocks.0.mlp.hook_post', hook_name_out: 'blocks.0.hook_mlp_out' } },
+      weights: { ...base.weights, W_enc: new Float32Array(dIn * m) },
+    };
+    const e = logitEffects(model, tc, [3], 4)?.get(3);
+    const g = weights.get('model.norm.weight')?.data as Float64Array;
+    const W_U = weights.get('lm_head.weight')?.data as Float64Array;
+    const want = Array.from({ length: V }, (_, v) => {
+      let acc = 0;
+      for (let j = 0; j < D; j++) acc += W_U[v * D + j] * g[j] * tc.weights.W_dec[3 * D + j];
+      return acc;
+    });
+    expect(e?.positive.map((t) => t.tokenId)).toEqual(want.map((value, v) => ({ v, value })).sort((a, b) => b.value - a.value).slice(0, 4).map((t) => t.v));
+    const narrow: Sae = { cfg: { ...tc.cfg, d_in: D, d_out: dIn }, weights: { ...tc.weights, W_enc: new Float32Array(D * m), W_dec: new Float32Array(m * dIn), b_dec: new Float32Array(dIn) } };
+    expect(logitEffects(model, narrow, [0])).toBeNull();
   });
 
   it('gives nothing for an SAE whose width is not d_model', async () => {
