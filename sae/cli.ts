@@ -271,6 +271,8 @@ export const saeCommand: CommandSpec = {
       .option('--hook <name>', 'record this hook name in cfg.json metadata (default for RELEASE/ID: the registry\'s)')
       .option('--hook-out <name>', 'transcoders: record this output hook (hook_name_out); a Gemma Scope params.npz with it is read as a transcoder (default for RELEASE/ID: the registry\'s)')
       .option('--model <id>', 'record this model name in cfg.json metadata (default for RELEASE/ID: the registry\'s)')
+      .option('--fold-input-norm <model>', 'a transcoder trained on the MLP input with the norm\'s weight (Gemma Scope): fold this model\'s ln1/ln2 weight in, so it reads interp\'s hook_normalized exactly')
+      .option('--norm-scaling-factor <s>', 'a local SAE with normalize_activations "expected_average_only_in": the factor to fold in (SAELens\' norm_scaling_factor; RELEASE/ID takes the registry\'s)')
       .option('--download', 'RELEASE/ID: fetch the files the Hugging Face cache lacks from the hub (without it, no network is used)')
       .option('--revision <rev>', 'RELEASE/ID: branch, tag or commit of the release\'s repository (default main)')
       .option('--registry <file>', 'RELEASE/ID: a release registry other than the shipped sae/releases.json')

@@ -13,16 +13,14 @@
  *
  * Shapes: V = vocabulary, d = d_model = width of a W_dec row, m = d_sae.
  */
-import * as path from 'node:path';
-import { openModel, type ModelSource } from '../src/model/index.js';
-import { openFamily, type BoundFamily } from '../src/runtime/families/index.js';
 import { outputWidth, type Sae } from './sae.js';
+import { openWeightsSource, readWeight, type WeightsSource } from './model-weights.js';
 
 /** The model parts logit effects read: its checkpoint and its family (a HookedTransformer has both). */
-export interface UnembeddingSource {
-  readonly source: ModelSource;
-  readonly family: BoundFamily;
-}
+export type UnembeddingSource = WeightsSource;
+
+/** Opens a model directory or hub id for its weights only (no runtime graph). */
+export const openUnembedding = openWeightsSource;
 
 export interface TokenEffect {
   readonly tokenId: number;
@@ -36,20 +34,6 @@ export interface LogitEffect {
   readonly positive: readonly TokenEffect[];
   /** Most suppressed tokens, most negative first. */
   readonly negative: readonly TokenEffect[];
-}
-
-/** Opens a model directory or hub id for its weights only (no runtime graph). */
-export async function openUnembedding(spec: string): Promise<UnembeddingSource> {
-  const source = await openModel(spec);
-  return { source, family: openFamily(source.config, path.join(source.dir, 'config.json')) };
-}
-
-/** Reads one of the family's weights by interp name through its checkpoint keys. */
-function readWeight(model: UnembeddingSource, name: string): Float32Array | null {
-  const available = new Set(model.source.weights.tensors.keys());
-  const spec = model.family.weightSpecs(available).find((s) => s.name === name);
-  const key = spec?.keys.find((k) => available.has(k));
-  return key === undefined ? null : model.source.weights.readF32(key);
 }
 
 /**

@@ -24,6 +24,8 @@ import { readGemmaScope } from './readers/gemma-scope.js';
 import { LLAMA_SCOPE_CONFIG, LLAMA_SCOPE_WEIGHTS, readLlamaScope } from './readers/llama-scope.js';
 import { SAE_CFG_FILE, SAE_WEIGHTS_FILE, diskArchitecture, readSaeLens } from './readers/saelens.js';
 import { SPARSIFY_WEIGHTS_FILE, readSparsify } from './readers/sparsify.js';
+import { foldInputNorm } from './input-norm.js';
+import type { WeightsSource } from './model-weights.js';
 import { checkSae, outputWidth, type Sae, type SaeMetadata } from './sae.js';
 
 export { recoverInterruptedSwap, SAE_CFG_FILE, SAE_WEIGHTS_FILE, SAE_LENS_VERSION };
@@ -156,6 +158,11 @@ export interface ImportOptions {
   readonly provenance?: ImportProvenance;
   /** The registry's layout name; "gemma-scope-transcoder" reads params.npz as a transcoder. */
   readonly layout?: string;
+  /**
+   * A transcoder trained on a norm's output *with* its weight (Gemma Scope's MLP input): this
+   * model's norm weight is folded in so that it reads interp's hook_normalized exactly (input-norm.ts).
+   */
+  readonly foldInputNorm?: WeightsSource;
 }
 
 /**
@@ -180,7 +187,11 @@ export function importSae(src: string, out: string, options: ImportOptions = {})
     ...(options.model ? { model_name: options.model } : {}),
     interp_imported_from: { layout: options.layout ?? loaded.layout, source: path.resolve(loaded.source), ...(options.provenance ?? {}) },
   };
-  const sae: Sae = { cfg: { ...loaded.sae.cfg, metadata }, weights: loaded.sae.weights };
+  let sae: Sae = { cfg: { ...loaded.sae.cfg, metadata }, weights: loaded.sae.weights };
+  if (options.foldInputNorm) {
+    if (loaded.sae.cfg.metadata.interp_input_norm_folded !== undefined) throw new UsageError(`${src}: the input norm is already folded in (metadata.interp_input_norm_folded)`, 'import it without --fold-input-norm');
+    sae = foldInputNorm(sae, options.foldInputNorm, src);
+  }
   checkSae(sae, src);
   saveSae(out, sae, loaded.sparsity ? { sparsity: loaded.sparsity } : {});
   return { ...loaded, sae };

@@ -23,6 +23,7 @@ import { FileFormatError, UsageError, describeValue } from '../src/errors.js';
 import { HOOKS, nearestNames } from '../src/hooks.js';
 import { checkRepoFilePath, resolveHubFiles, type ResolvedSnapshot } from '../src/model/index.js';
 import { importSae, type LoadedSae } from './io.js';
+import type { WeightsSource } from './model-weights.js';
 
 /** Layouts of the files in one SAE folder of a release (SAELens' conversion_func, renamed). */
 export const RELEASE_LAYOUTS = ['saelens', 'gemma-scope', 'gemma-scope-2', 'gemma-scope-transcoder', 'llama-scope', 'sparsify'] as const;
@@ -306,6 +307,8 @@ export interface ImportReleaseOptions extends ResolveReleaseOptions {
   readonly hookOut?: string;
   /** Overrides the registry's model name in the written cfg.json. */
   readonly model?: string;
+  /** Fold this model's norm weight into a transcoder (io.ts ImportOptions.foldInputNorm). */
+  readonly foldInputNorm?: WeightsSource;
   readonly registry?: Registry;
 }
 
@@ -324,6 +327,7 @@ export async function importReleaseSae(spec: string, out: string, options: Impor
     ...(sae.norm_scaling_factor !== undefined ? { normScalingFactor: sae.norm_scaling_factor } : {}),
     provenance: { ...resolved.provenance },
     layout: release.layout,
+    ...(options.foldInputNorm ? { foldInputNorm: options.foldInputNorm } : {}),
   });
   return { loaded: loadedSae, resolved };
 }

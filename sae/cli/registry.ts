@@ -10,6 +10,8 @@ import path from 'node:path';
 import { printJson } from '../../src/cli/action.js';
 import { UsageError } from '../../src/errors.js';
 import { importSae } from '../io.js';
+import { openWeightsSource } from '../model-weights.js';
+import type { Sae } from '../sae.js';
 import { findRelease, importReleaseSae, isReleaseForModel, loadRegistry, type Registry, type Release } from '../registry.js';
 
 /** Flags of `interp sae import`. */
@@ -21,6 +23,10 @@ export interface SaeImportFlags {
   readonly hookOut?: string;
   /** Overrides the model name recorded in cfg.json (a release's model by default). */
   readonly model?: string;
+  /** A transcoder trained on a norm's weighted output: fold this model's norm weight in (input-norm.ts). */
+  readonly foldInputNorm?: string;
+  /** A local expected_average_only_in SAE: SAELens' norm_scaling_factor to fold (a release's comes from the registry). */
+  readonly normScalingFactor?: string;
   /** RELEASE/ID only: fetch missing files from the hub. */
   readonly download?: boolean;
   /** RELEASE/ID only: branch, tag or commit of the release's repository (default main). */
@@ -38,6 +44,26 @@ export interface SaeListFlags {
   readonly json?: boolean;
 }
 
+function positiveNumber(text: string): number {
+  const v = Number(text);
+  if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`--norm-scaling-factor ${JSON.stringify(text)} is not a positive number`, 'give SAELens\' norm_scaling_factor of the SAE (√d_in / the mean input norm it was trained on)');
+  return v;
+}
+
+/**
+ * Gemma Scope's transcoders read the MLP input with the norm's weight; interp's (and
+ * TransformerLens') hook_normalized is before it. Say so once when such an import was not folded.
+ */
+function noteUnfoldedNorm(sae: Sae, layout: string): void {
+  const m = sae.cfg.metadata;
+  const fromGemmaScope = layout === 'gemma-scope-transcoder' || layout === 'gemma-scope' || (layout === 'gemma-scope-2' && typeof m.hf_hook_point_in === 'string' && m.hf_hook_point_in.endsWith('layernorm.output'));
+  if (sae.cfg.d_out === undefined || !fromGemmaScope || m.interp_input_norm_folded !== undefined || !/\.hook_normalized$/.test(m.hook_name)) return;
+  process.stderr.write(
+    `interp: note: this transcoder was trained on the MLP input after the norm's weight, while ${m.hook_name} is before it (as in TransformerLens); ` +
+      'import it with --fold-input-norm MODEL to splice it exactly\n',
+  );
+}
+
 const registryOf = (file: string | undefined): Registry => (file === undefined ? loadRegistry() : loadRegistry(path.resolve(file)));
 
 /**
@@ -52,10 +78,13 @@ export async function saeImport(src: string, flags: SaeImportFlags): Promise<voi
       throw new UsageError(`${releaseOnly.map((f) => `--${f}`).join(', ')} ${releaseOnly.length === 1 ? 'applies' : 'apply'} to RELEASE/ID, not to a local path (${src})`, `drop ${releaseOnly.length === 1 ? 'it' : 'them'}, or give RELEASE/ID (\`interp sae list\` shows the releases)`);
     }
     const r = importSae(src, flags.out, {
+      ...(flags.foldInputNorm !== undefined ? { foldInputNorm: await openWeightsSource(flags.foldInputNorm) } : {}),
+      ...(flags.normScalingFactor !== undefined ? { normScalingFactor: positiveNumber(flags.normScalingFactor) } : {}),
       ...(flags.hook !== undefined ? { hook: flags.hook } : {}),
       ...(flags.hookOut !== undefined ? { hookOut: flags.hookOut } : {}),
       ...(flags.model !== undefined ? { model: flags.model } : {}),
     });
+    noteUnfoldedNorm(r.sae, r.layout);
     const c = r.sae.cfg;
     const summary = {
       out: path.resolve(flags.out), layout: r.layout, source: r.source, architecture: c.architecture, d_in: c.d_in, d_sae: c.d_sae, k: c.k, hook: c.metadata.hook_name || null,
@@ -65,7 +94,11 @@ export async function saeImport(src: string, flags: SaeImportFlags): Promise<voi
     else process.stdout.write(`imported ${r.layout} ${c.architecture} SAE ${c.d_in}→${c.d_sae} from ${r.source} into ${summary.out}\n`);
     return;
   }
+  if (flags.normScalingFactor !== undefined) {
+    throw new UsageError(`--norm-scaling-factor applies to a local SAE folder, not to RELEASE/ID (${src})`, 'drop it: a release\'s norm_scaling_factor comes from the registry');
+  }
   const { loaded, resolved } = await importReleaseSae(src, flags.out, {
+    ...(flags.foldInputNorm !== undefined ? { foldInputNorm: await openWeightsSource(flags.foldInputNorm) } : {}),
     registry: registryOf(flags.registry),
     ...(flags.hook !== undefined ? { hook: flags.hook } : {}),
     ...(flags.hookOut !== undefined ? { hookOut: flags.hookOut } : {}),
@@ -73,6 +106,7 @@ export async function saeImport(src: string, flags: SaeImportFlags): Promise<voi
     ...(flags.download !== undefined ? { download: flags.download } : {}),
     ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
   });
+  noteUnfoldedNorm(loaded.sae, resolved.release.layout);
   const c = loaded.sae.cfg;
   const p = resolved.provenance;
   const summary = {

@@ -165,7 +165,7 @@ export function readSaeLens(dir: string, options: ReaderOptions = {}): Sae {
     if (options.normScalingFactor === undefined) {
       refuse(
         'normalize_activations is expected_average_only_in, but neither activation_scaler.json nor the release gives the scaling factor',
-        'import it by name (interp sae import RELEASE/ID), which knows SAELens\' norm_scaling_factor, or fold the factor in SAELens and save again',
+        'pass --norm-scaling-factor S (SAELens\' norm_scaling_factor), import it by name (interp sae import RELEASE/ID), which knows it, or fold it in SAELens and save again',
       );
     }
     sae = foldInputScale(sae, options.normScalingFactor as number, cfgFile);

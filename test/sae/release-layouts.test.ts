@@ -497,4 +497,21 @@ describe('interp sae import refusals on the command line', () => {
     expect(r.stderr).toMatch(/tanh-relu/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('--norm-scaling-factor makes a local expected_average_only_in SAE readable (refused without it, naming the flag)', async () => {
+    const dir = path.join(tempDir('cli-nsf'), 'sae');
+    const t = saeLensTensors(2, 4, 8);
+    writeSaeLens(dir, { d_in: 4, d_sae: 8, hook_point: 'blocks.0.hook_resid_pre', normalize_activations: true }, t);
+    const out = path.join(tempDir('cli-nsf-out'), 'x');
+    const refused = await runCli(['sae', 'import', dir, '--out', out]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/--norm-scaling-factor/);
+    expect(fs.existsSync(out)).toBe(false);
+    const r = await runCli(['sae', 'import', dir, '--out', out, '--norm-scaling-factor', '1.9']);
+    expect(r.code, r.stderr).toBe(0);
+    const x = random(rng(3), 5 * 4, 2);
+    const want = runReference(saeLensSemantics(t, { activation: 'relu', applyBDec: true, inputScale: 1.9 }), x, 5, 4);
+    const sae = loadSae(out).sae;
+    expectClose(decodeReference(sae, encodeReference(sae, x, 5), 5, x), flat(want.y), 1e-4, 1e-4, 'folded on the command line');
+  });
 });

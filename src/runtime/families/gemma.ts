@@ -23,7 +23,7 @@ import type { Activation, RotaryTables } from '../layers.js';
 import { HF_ACTIVATIONS, readActivation, readInt, readLayerTypes, readNumber, readSlidingWindow } from './config-fields.js';
 import type { LayerType } from './config-fields.js';
 import { readHeads, scaledInverseFrequencies } from './llama.js';
-import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
+import type { ArchConfig, BlockNorms, Family, Unembedding, WeightSpec } from './types.js';
 
 type Generation = 1 | 2 | 3;
 
@@ -166,6 +166,13 @@ function weightSpecs(c: GemmaConfig, available: ReadonlySet<string>): WeightSpec
   return specs;
 }
 
+function blockNorms(c: GemmaConfig, L: number): BlockNorms {
+  const rms = (weight: string): BlockNorm => ({ kind: 'rms', eps: c.rmsEps, weight, unitOffset: true });
+  const p = `model.layers.${L}`;
+  // In Gemma 1 post_attention_layernorm is the MLP's pre-norm; from Gemma 2 on it normalises the attention output.
+  return { ln1: rms(`${p}.input_layernorm.weight`), ln2: rms(c.generation >= 2 ? `${p}.pre_feedforward_layernorm.weight` : `${p}.post_attention_layernorm.weight`) };
+}
+
 function block(c: GemmaConfig, ropes: { global: RotaryTables; local: RotaryTables }, L: number): BlockSpec {
   const p = `model.layers.${L}`;
   const rms = (weight: string): BlockNorm => ({ kind: 'rms', eps: c.rmsEps, weight, unitOffset: true });
@@ -174,7 +181,7 @@ function block(c: GemmaConfig, ropes: { global: RotaryTables; local: RotaryTable
   const post = c.generation >= 2;
   return {
     layer: L,
-    ln1: rms(`${p}.input_layernorm.weight`),
+    ln1: blockNorms(c, L).ln1,
     attn: {
       nHeads: c.nHeads, nKvHeads: c.nKvHeads, dHead: c.dHead,
       qkv: { kind: 'separate', q: lin('self_attn.q_proj'), k: lin('self_attn.k_proj'), v: lin('self_attn.v_proj') },
@@ -185,9 +192,8 @@ function block(c: GemmaConfig, ropes: { global: RotaryTables; local: RotaryTable
       softcap: c.attnSoftcap,
       window: sliding ? 'sliding' : 'full',
     },
-    // In Gemma 1 post_attention_layernorm is the MLP's pre-norm; from Gemma 2 on it normalises the attention output.
     ln1Post: post ? rms(`${p}.post_attention_layernorm.weight`) : null,
-    ln2: rms(post ? `${p}.pre_feedforward_layernorm.weight` : `${p}.post_attention_layernorm.weight`),
+    ln2: blockNorms(c, L).ln2,
     mlp: { kind: 'gated', gate: lin('mlp.gate_proj'), up: lin('mlp.up_proj'), down: lin('mlp.down_proj'), act: c.activation },
     ln2Post: post ? rms(`${p}.post_feedforward_layernorm.weight`) : null,
     parallel: false,
@@ -219,4 +225,5 @@ export const gemma: Family<GemmaConfig> = {
   ignoredKeys: [/rotary_emb\.inv_freq$/, /^(model\.)?vision_tower\./, /^(model\.)?multi_modal_projector\./],
   forward,
   unembedding,
+  blockNorms,
 };

@@ -9,7 +9,7 @@ import type { BlockNorm, BlockSpec } from '../block.js';
 import type { ForwardContext } from '../forward-context.js';
 import { hookName } from '../../hooks.js';
 import type { Activation } from '../layers.js';
-import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
+import type { ArchConfig, BlockNorms, Family, Unembedding, WeightSpec } from './types.js';
 import { HF_ACTIVATIONS, readActivation, readInt, readNumber } from './config-fields.js';
 
 export interface Gpt2Config extends ArchConfig {
@@ -62,12 +62,17 @@ function weightSpecs(c: Gpt2Config, available: ReadonlySet<string>): WeightSpec[
   return specs;
 }
 
+function blockNorms(c: Gpt2Config, L: number): BlockNorms {
+  const ln = (name: string): BlockNorm => ({ kind: 'layer', eps: c.lnEps, weight: `h.${L}.${name}.weight`, bias: `h.${L}.${name}.bias` });
+  return { ln1: ln('ln_1'), ln2: ln('ln_2') };
+}
+
 function block(c: Gpt2Config, L: number): BlockSpec {
   const h = `h.${L}`;
-  const ln = (name: string): BlockNorm => ({ kind: 'layer', eps: c.lnEps, weight: `${h}.${name}.weight`, bias: `${h}.${name}.bias` });
+  const norms = blockNorms(c, L);
   return {
     layer: L,
-    ln1: ln('ln_1'),
+    ln1: norms.ln1,
     attn: {
       nHeads: c.nHeads, nKvHeads: c.nHeads, dHead: c.dHead,
       qkv: { kind: 'fused_blocks', qkv: { weight: `${h}.attn.c_attn.weight`, bias: `${h}.attn.c_attn.bias` } },
@@ -75,7 +80,7 @@ function block(c: Gpt2Config, L: number): BlockSpec {
       qkNorm: null, rotary: null, scoreDivisor: Math.sqrt(c.dHead), softcap: null, window: 'full',
     },
     ln1Post: null,
-    ln2: ln('ln_2'),
+    ln2: norms.ln2,
     mlp: { kind: 'plain', in: { weight: `${h}.mlp.c_fc.weight`, bias: `${h}.mlp.c_fc.bias` }, out: { weight: `${h}.mlp.c_proj.weight`, bias: `${h}.mlp.c_proj.bias` }, act: c.activation },
     ln2Post: null,
     parallel: false,
@@ -105,4 +110,5 @@ export const gpt2: Family<Gpt2Config> = {
   ignoredKeys: [/(^|\.)attn\.bias$/, /(^|\.)attn\.masked_bias$/],
   forward,
   unembedding,
+  blockNorms,
 };

@@ -13,7 +13,7 @@ import { rotaryTables } from '../layers.js';
 import type { Activation, RotaryTables } from '../layers.js';
 import { HF_ACTIVATIONS, readActivation, readBool, readInt, readNumber } from './config-fields.js';
 import { MAX_HEAD_DIM, scaledInverseFrequencies } from './llama.js';
-import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
+import type { ArchConfig, BlockNorms, Family, Unembedding, WeightSpec } from './types.js';
 
 export interface NeoxConfig extends ArchConfig {
   readonly family: 'gpt_neox';
@@ -85,13 +85,19 @@ function weightSpecs(c: NeoxConfig, available: ReadonlySet<string>): WeightSpec[
   return specs;
 }
 
+function blockNorms(c: NeoxConfig, L: number): BlockNorms {
+  const ln = (name: string): BlockNorm => ({ kind: 'layer', eps: c.lnEps, weight: `gpt_neox.layers.${L}.${name}.weight`, bias: `gpt_neox.layers.${L}.${name}.bias` });
+  // Hugging Face calls the MLP's norm post_attention_layernorm; in a parallel block it reads resid_pre.
+  return { ln1: ln('input_layernorm'), ln2: ln('post_attention_layernorm') };
+}
+
 function block(c: NeoxConfig, rope: RotaryTables, L: number): BlockSpec {
   const p = `gpt_neox.layers.${L}`;
-  const ln = (name: string): BlockNorm => ({ kind: 'layer', eps: c.lnEps, weight: `${p}.${name}.weight`, bias: `${p}.${name}.bias` });
+  const norms = blockNorms(c, L);
   const lin = (name: string) => ({ weight: `${p}.${name}.weight`, bias: `${p}.${name}.bias` });
   return {
     layer: L,
-    ln1: ln('input_layernorm'),
+    ln1: norms.ln1,
     attn: {
       nHeads: c.nHeads, nKvHeads: c.nHeads, dHead: c.dHead,
       qkv: { kind: 'fused_per_head', qkv: lin('attention.query_key_value') },
@@ -99,8 +105,7 @@ function block(c: NeoxConfig, rope: RotaryTables, L: number): BlockSpec {
       qkNorm: null, rotary: rope, scoreDivisor: Math.sqrt(c.dHead), softcap: null, window: 'full',
     },
     ln1Post: null,
-    // Hugging Face calls the MLP's norm post_attention_layernorm; in a parallel block it reads resid_pre.
-    ln2: ln('post_attention_layernorm'),
+    ln2: norms.ln2,
     mlp: { kind: 'plain', in: lin('mlp.dense_h_to_4h'), out: lin('mlp.dense_4h_to_h'), act: c.activation },
     ln2Post: null,
     parallel: c.parallel,
@@ -128,4 +133,5 @@ export const gptNeox: Family<NeoxConfig> = {
   ignoredKeys: [/\.attention\.bias$/, /\.attention\.masked_bias$/, /rotary_emb\.inv_freq$/],
   forward,
   unembedding,
+  blockNorms,
 };

@@ -6,7 +6,7 @@ import { gemma } from './gemma.js';
 import { gpt2 } from './gpt2.js';
 import { gptNeox } from './gpt_neox.js';
 import { llama } from './llama.js';
-import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
+import type { ArchConfig, BlockNorms, Family, Unembedding, WeightSpec } from './types.js';
 
 /** A family with its config already read: what the runtime works with. */
 export interface BoundFamily {
@@ -16,6 +16,8 @@ export interface BoundFamily {
   weightSpecs(available: ReadonlySet<string>): WeightSpec[];
   forward(ctx: ForwardContext): void;
   unembedding(available: ReadonlySet<string>): Unembedding;
+  /** Block L's ln1 and ln2 (weight names, bias, (1 + w)). */
+  blockNorms(L: number): BlockNorms;
 }
 
 interface FamilyEntry {
@@ -37,6 +39,7 @@ function entry<C extends ArchConfig>(f: Family<C>): FamilyEntry {
         weightSpecs: (available) => f.weightSpecs(config, available),
         forward: (ctx) => f.forward(ctx, config),
         unembedding: (available) => f.unembedding(config, available),
+        blockNorms: (L) => f.blockNorms(config, L),
       };
     },
   };
@@ -55,4 +58,4 @@ export function openFamily(raw: Readonly<Record<string, unknown>>, configPath: s
   return family.open(raw, configPath);
 }
 
-export type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
+export type { ArchConfig, BlockNorms, Family, Unembedding, WeightSpec } from './types.js';

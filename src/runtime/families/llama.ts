@@ -14,7 +14,7 @@ import { ropeInverseFrequencies, rotaryTables } from '../layers.js';
 import type { Activation, RotaryTables } from '../layers.js';
 import { HF_ACTIVATIONS, readActivation, readBool, readInt, readLayerTypes, readNumber, readSlidingWindow } from './config-fields.js';
 import type { LayerType } from './config-fields.js';
-import type { ArchConfig, Family, Unembedding, WeightSpec } from './types.js';
+import type { ArchConfig, BlockNorms, Family, Unembedding, WeightSpec } from './types.js';
 
 export interface LlamaConfig extends ArchConfig {
   readonly family: 'llama';
@@ -174,6 +174,11 @@ function weightSpecs(c: LlamaConfig, available: ReadonlySet<string>): WeightSpec
   return specs;
 }
 
+function blockNorms(c: LlamaConfig, L: number): BlockNorms {
+  const rms = (weight: string): BlockNorm => ({ kind: 'rms', eps: c.rmsEps, weight });
+  return { ln1: rms(`model.layers.${L}.input_layernorm.weight`), ln2: rms(`model.layers.${L}.post_attention_layernorm.weight`) };
+}
+
 function block(c: LlamaConfig, rope: RotaryTables, L: number): BlockSpec {
   const a = `model.layers.${L}.self_attn`;
   const f = `model.layers.${L}.mlp`;
@@ -181,7 +186,7 @@ function block(c: LlamaConfig, rope: RotaryTables, L: number): BlockSpec {
   const lin = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias` });
   return {
     layer: L,
-    ln1: rms(`model.layers.${L}.input_layernorm.weight`),
+    ln1: blockNorms(c, L).ln1,
     attn: {
       nHeads: c.nHeads, nKvHeads: c.nKvHeads, dHead: c.dHead,
       qkv: c.fused ? { kind: 'fused_blocks', qkv: lin(`${a}.qkv_proj`) } : { kind: 'separate', q: lin(`${a}.q_proj`), k: lin(`${a}.k_proj`), v: lin(`${a}.v_proj`) },
@@ -193,7 +198,7 @@ function block(c: LlamaConfig, rope: RotaryTables, L: number): BlockSpec {
       window: c.layerTypes[L] === 'sliding_attention' ? 'sliding' : 'full',
     },
     ln1Post: null,
-    ln2: rms(`model.layers.${L}.post_attention_layernorm.weight`),
+    ln2: blockNorms(c, L).ln2,
     mlp: c.fused
       ? { kind: 'fused_gate_up', gateUp: lin(`${f}.gate_up_proj`), dMlp: c.dMlp, down: lin(`${f}.down_proj`), act: c.activation }
       : { kind: 'gated', gate: lin(`${f}.gate_proj`), up: lin(`${f}.up_proj`), down: lin(`${f}.down_proj`), act: c.activation },
@@ -223,4 +228,5 @@ export const llama: Family<LlamaConfig> = {
   ignoredKeys: [/rotary_emb\.inv_freq$/],
   forward,
   unembedding,
+  blockNorms,
 };

@@ -3,6 +3,7 @@
  * needs (with shapes), and how to build its forward graph. Family differences live in the family
  * files only; the shared builders in ../layers.ts take options and never test a family name.
  */
+import type { BlockNorm } from '../block.js';
 import type { ArchFeature, FamilyName } from '../../hooks.js';
 import type { ForwardContext } from '../forward-context.js';
 
@@ -65,4 +66,12 @@ export interface Family<C extends ArchConfig = ArchConfig> {
   forward(ctx: ForwardContext, config: C): void;
   /** The final norm and unembedding weights, given the checkpoint's keys (tied or untied). */
   unembedding(config: C, available: ReadonlySet<string>): Unembedding;
+  /** Block L's two pre-norms (what multiplies `blocks.L.ln1/ln2.hook_normalized`), as its block uses them. */
+  blockNorms(config: C, L: number): BlockNorms;
+}
+
+/** The pre-attention and pre-MLP norms of one block. */
+export interface BlockNorms {
+  readonly ln1: BlockNorm;
+  readonly ln2: BlockNorm;
 }
