@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { action, printJson } from '../src/cli/action.js';
 import type { CommandSpec } from '../src/cli/command.js';
-import { parseNumberFlag } from '../src/cli/options.js';
+import { DEVICE_FLAG, DEVICE_HELP, parseNumberFlag } from '../src/cli/options.js';
 import { progressBar } from '../src/cli/progress.js';
 import { UsageError } from '../src/errors.js';
 import { HOOKS } from '../src/hooks.js';
@@ -32,6 +32,7 @@ interface TrainFlags {
   capture: string;
   hook: string;
   hookOut?: string;
+  device?: string;
   out: string;
   arch: string;
   width?: number;
@@ -163,7 +164,7 @@ async function train(flags: TrainFlags): Promise<void> {
     const evalBar = progressBar('evaluate', 'tokens');
     const metrics = await evaluateSae(result.sae, capture, { hook, ...(hookOut ? { hookOut } : {}), sequences: result.heldOut, maxTokens: flags.evalTokens, expectedTokens: result.heldOutTokens, progress: evalBar.update });
     evalBar.stop();
-    const lm = flags.model ? await lmMetricsOnHeldOut(flags.model, result.sae, capture, result.heldOut, flags.evalSequences) : null;
+    const lm = flags.model ? await lmMetricsOnHeldOut(flags.model, result.sae, capture, result.heldOut, flags.evalSequences, flags.device !== undefined ? { device: flags.device } : {}) : null;
     const { summary, manifest } = saveSaeRun(flags.out, { capture, hook, result, metrics, lm, command: ['interp', ...process.argv.slice(2)] });
     const report = flags.report ? await writeDashboard(flags, capture, hook, result, summary.metrics, lm, trainingLog, manifest) : null;
     // The --json document is exactly the issue's contract; the dashboard's path goes to stderr.
@@ -251,6 +252,7 @@ export const trainSaeCommand: CommandSpec = {
       .option('--eval-tokens <n>', 'evaluate on at most this many held-out tokens', num('--eval-tokens', { min: 1, integer: true }))
       .option('--dead-tokens <n>', 'a latent is dead after this many tokens without firing (default: 1% of the run, at least 10 batches, at most 10M)', num('--dead-tokens', { min: 1, integer: true }))
       .option('--model <dir>', 'model directory: also compute CE-loss score, KL score and delta LM loss on held-out sequences')
+      .option(DEVICE_FLAG, DEVICE_HELP)
       .option('--eval-sequences <n>', 'held-out sequences for the CE / KL metrics', num('--eval-sequences', { min: 1, integer: true }), 64)
       .option('--no-report', 'do not write the SAE dashboard')
       .option('--reports <dir>', 'reports directory (default ./reports)')
@@ -265,7 +267,7 @@ export const saeCommand: CommandSpec = {
     const sae = program.command('sae').description('SAE checkpoints: import from SAELens, sparsify, Gemma Scope or a public release by name; list the releases');
     sae
       .command('import')
-      .description('convert an SAELens, EleutherAI sparsify or Gemma Scope (params.npz) SAE, or a public release\'s SAE found through the Hugging Face cache, to the SAELens layout')
+      .description('convert an SAE or transcoder (SAELens any version, EleutherAI sparsify, Gemma Scope params.npz, Gemma Scope 2, Llama Scope), or a public release\'s found through the Hugging Face cache, to the SAELens layout')
       .argument('<src>', 'SAE folder, sparsify hook folder, params.npz, or RELEASE/ID of a public release (`interp sae list`)')
       .requiredOption('--out <dir>', 'output folder (SAELens layout)')
       .option('--hook <name>', 'record this hook name in cfg.json metadata (default for RELEASE/ID: the registry\'s)')

@@ -65,9 +65,9 @@ export function gpuEncoder(g: GpuSae): SaeEncoder {
   };
 }
 
-export async function lmMetricsOnHeldOut(modelDir: string, sae: Sae, capture: Capture, heldOut: (seq: number) => boolean, maxSequences: number): Promise<LmMetrics> {
+export async function lmMetricsOnHeldOut(modelDir: string, sae: Sae, capture: Capture, heldOut: (seq: number) => boolean, maxSequences: number, options: { device?: string } = {}): Promise<LmMetrics> {
   const sequences = heldOutTokenSequences(capture, heldOut, maxSequences);
-  const model = await HookedTransformer.load(modelDir);
+  const model = await HookedTransformer.load(modelDir, options.device !== undefined ? { device: options.device } : {});
   const g = uploadSae(await getGpu(), sae);
   try {
     return await computeLmMetrics(model, sae, sequences, { encode: gpuEncoder(g) });

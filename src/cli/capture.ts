@@ -8,7 +8,7 @@ import { HookedTransformer } from '../runtime/model.js';
 import { action, printJson } from './action.js';
 import type { CommandSpec } from './command.js';
 import { resolveDataset } from './dataset-arg.js';
-import { parseList, parseNumberFlag } from './options.js';
+import { parseList, parseNumberFlag, DEVICE_FLAG, DEVICE_HELP } from './options.js';
 import { progressBar } from './progress.js';
 
 interface CaptureFlags {
@@ -27,13 +27,14 @@ interface CaptureFlags {
   reports?: string;
   json?: boolean;
   download?: boolean;
+  device?: string;
 }
 
 async function capture(flags: CaptureFlags): Promise<void> {
   if (flags.dtype !== 'f16' && flags.dtype !== 'f32') throw new UsageError(`--dtype ${flags.dtype}: expected f16 or f32`, 'pass --dtype f16 or --dtype f32');
   const dataset = resolveDataset(flags.dataset);
   const positions = parsePositionMode(flags.positions, dataset);
-  const model = await HookedTransformer.load(flags.model, { download: flags.download });
+  const model = await HookedTransformer.load(flags.model, { download: flags.download, device: flags.device });
   const bar = progressBar('capture', 'tokens');
   let summary;
   try {
@@ -77,6 +78,7 @@ export const captureCommand: CommandSpec = {
       .option('--no-report', 'do not write the HTML report')
       .option('--reports <dir>', 'reports directory (default ./reports)')
       .option('--download', 'download a hub id that is not in the Hugging Face cache')
+      .option(DEVICE_FLAG, DEVICE_HELP)
       .option('--json', 'print a JSON summary on stdout')
       .action(action((flags: CaptureFlags) => capture(flags)));
   },

@@ -4,7 +4,9 @@
  * (Chromium for the report tests, …) is a new entry. Exits non-zero when a required check fails.
  */
 import type { Command } from 'commander';
+import * as ort from 'onnxruntime-node';
 import { adapterReport } from '../engine/doctor.js';
+import { DEVICE_HINTS, RUNTIME_DEVICES, probeDevice } from '../runtime/device.js';
 import { action, printJson } from './action.js';
 import type { CommandSpec } from './command.js';
 
@@ -54,8 +56,30 @@ export const webgpuCheck: DoctorCheck = {
   },
 };
 
+/**
+ * The devices the runtime can run a model on (`--device`): each is opened with a one-node graph.
+ * Only cpu is required; a missing GPU provider is reported with what installs it.
+ */
+export const runtimeDevicesCheck: DoctorCheck = {
+  name: 'runtime devices',
+  async run() {
+    const probes = [];
+    for (const device of RUNTIME_DEVICES) probes.push({ device, ...(await probeDevice(device)) });
+    const usable = probes.filter((p) => p.ok).map((p) => p.device);
+    return {
+      name: 'runtime devices',
+      ok: usable.includes('cpu'),
+      required: true,
+      summary: `--device ${usable.join(', ')} (onnxruntime-node ${ort.env.versions.common})`,
+      details: probes.flatMap((p) => (p.ok ? [] : [`${p.device}: not available (${p.reason}); ${p.fix}`])),
+      ...(usable.includes('cpu') ? {} : { fix: DEVICE_HINTS.cpu }),
+      data: probes,
+    };
+  },
+};
+
 /** Every check, in the order printed. */
-export const CHECKS: readonly DoctorCheck[] = [webgpuCheck];
+export const CHECKS: readonly DoctorCheck[] = [webgpuCheck, runtimeDevicesCheck];
 
 async function run(flags: { json?: boolean }): Promise<void> {
   const results: CheckResult[] = [];

@@ -9,7 +9,7 @@ import { hookMeanNorm } from '../../steering/metrics.js';
 import { loadVector } from '../../steering/vector.js';
 import { action, printJson } from './action.js';
 import type { CommandSpec } from './command.js';
-import { parseIdList, parseNumberFlag } from './options.js';
+import { parseIdList, parseNumberFlag, DEVICE_FLAG, DEVICE_HELP } from './options.js';
 
 interface GenerateFlags {
   model: string;
@@ -23,6 +23,7 @@ interface GenerateFlags {
   stop?: string[];
   json?: boolean;
   download?: boolean;
+  device?: string;
   steer?: string;
   coeff?: string;
   positions: string;
@@ -51,7 +52,7 @@ async function steering(model: HookedTransformer, prompt: readonly number[], fla
 
 async function run(flags: GenerateFlags): Promise<void> {
   if ((flags.prompt === undefined) === (flags.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT and --ids 1,2,3', 'pass --prompt "Once upon a time" or --ids 1,345,22');
-  const model = await HookedTransformer.load(flags.model, { download: flags.download });
+  const model = await HookedTransformer.load(flags.model, { download: flags.download, device: flags.device });
   // Token ids are used exactly as given; text goes through the TokenizerPolicy (BOS prepended once).
   const prompt = flags.ids ?? model.encode(flags.prompt as string);
   const out = await generate(model, [prompt], {
@@ -86,6 +87,7 @@ export const generateCommand: CommandSpec = {
       .option('--seed <s>', 'sampling seed', parseNumberFlag('--seed', { integer: true }), 0)
       .option('--stop <string...>', 'stop when the continuation contains one of these strings')
       .option('--download', 'download a hub id that is not in the Hugging Face cache')
+      .option(DEVICE_FLAG, DEVICE_HELP)
       .option('--steer <vector>', 'add a steering vector: a folder from `interp vector`, or a safetensors file with one tensor "vector" [d] (needs --hook)')
       .option('--coeff <c>', 'steering coefficient: raw (adds c·v) or Nx-norm (N·mean‖h‖ over the prompt, along v̂)')
       .option('--positions <p>', 'steered positions: all, prompt, generated, or a range a:b (absolute, BOS = 0)', 'all')

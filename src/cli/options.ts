@@ -32,3 +32,7 @@ export function parseIdList(flag: string): (value: string) => number[] {
 export function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
+
+/** `--device`, for every command that runs a model (src/runtime/device.ts). */
+export const DEVICE_FLAG = '--device <name>';
+export const DEVICE_HELP = 'where the model runs: cpu (default, or INTERP_DEVICE), webgpu (bundled; Vulkan/Metal/D3D12, lavapipe without a GPU) or cuda (ONNXRUNTIME_NODE_INSTALL=cuda12)';

@@ -8,7 +8,7 @@ import { HookedTransformer } from '../runtime/model.js';
 import { compareGreedy, compareReference, readGreedyReference } from '../runtime/verify.js';
 import { action, printJson } from './action.js';
 import type { CommandSpec } from './command.js';
-import { parseNumberFlag } from './options.js';
+import { parseNumberFlag, DEVICE_FLAG, DEVICE_HELP } from './options.js';
 
 interface VerifyFlags {
   model: string;
@@ -17,10 +17,11 @@ interface VerifyFlags {
   rtol: number;
   json?: boolean;
   download?: boolean;
+  device?: string;
 }
 
 async function verify(flags: VerifyFlags): Promise<void> {
-  const model = await HookedTransformer.load(flags.model, { download: flags.download });
+  const model = await HookedTransformer.load(flags.model, { download: flags.download, device: flags.device });
   const referencePath = path.resolve(flags.reference ?? path.join(model.source.dir, 'reference.safetensors'));
   if (!existsSync(referencePath)) {
     throw new FileFormatError(`reference file ${referencePath} does not exist`, 'pass --reference FILE (a reference.safetensors with input_ids and hook tensors)');
@@ -63,6 +64,7 @@ export const verifyCommand: CommandSpec = {
       .option('--atol <x>', 'absolute tolerance', parseNumberFlag('--atol', { min: 0 }), 1e-4)
       .option('--rtol <x>', 'relative tolerance', parseNumberFlag('--rtol', { min: 0 }), 1e-4)
       .option('--download', 'download a hub id that is not in the Hugging Face cache')
+      .option(DEVICE_FLAG, DEVICE_HELP)
       .option('--json', 'print a JSON summary on stdout')
       .action(action((flags: VerifyFlags) => verify(flags)));
   },

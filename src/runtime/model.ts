@@ -7,6 +7,7 @@
  *
  * Vocabulary: b = batch, p = positions of this step, t = key positions (past + p), d = d_model.
  */
+import { deviceError, executionProviders, runtimeDevice, type RuntimeDevice } from './device.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,8 @@ export interface LoadOptions extends OpenModelOptions {
   readonly policy?: Partial<TokenizerPolicy>;
   /** onnxruntime intra-op threads (default: onnxruntime's choice, all cores). */
   readonly threads?: number;
+  /** Where the graphs run (device.ts): cpu (default, or INTERP_DEVICE), webgpu or cuda. */
+  readonly device?: RuntimeDevice | string;
 }
 
 /** Keys and values of every layer so far, [b, kv, t, dh] each, plus which keys are real. */
@@ -96,6 +99,8 @@ export class HookedTransformer {
     private readonly weights: WeightCache,
     readonly policy: TokenizerPolicy,
     private readonly threads: number | undefined,
+    /** The device every inference session of this model runs on. */
+    readonly device: RuntimeDevice = 'cpu',
   ) {
     this.hookPoints = listHookPoints({ nLayers: family.config.nLayers, features: family.config.features });
     this.pointsByName = new Map(this.hookPoints.map((p) => [p.name, p]));
@@ -103,11 +108,12 @@ export class HookedTransformer {
 
   /** Opens a model directory or hub id, checks every weight against the config, and prepares its weight cache. */
   static async load(spec: string, options: LoadOptions = {}): Promise<HookedTransformer> {
+    const device = runtimeDevice(options.device);
     const source = await openModel(spec, options);
     const family = openFamily(source.config, path.join(source.dir, 'config.json'));
     const specs = family.weightSpecs(new Set(source.weights.tensors.keys()));
     const weights = prepareWeightCache(source, specs, family.ignoredKeys);
-    return new HookedTransformer(source, family, weights, { ...DEFAULT_POLICY, ...options.policy }, options.threads);
+    return new HookedTransformer(source, family, weights, { ...DEFAULT_POLICY, ...options.policy }, options.threads, device);
   }
 
   get config(): ArchConfig {
@@ -299,6 +305,9 @@ export class HookedTransformer {
     try {
       session = await ort.InferenceSession.create(file, {
         graphOptimizationLevel: 'all',
+        executionProviders: executionProviders(this.device),
+        // A GPU provider leaves shape nodes on the CPU and says so in a warning every session.
+        ...(this.device !== 'cpu' ? { logSeverityLevel: 3 as const } : {}),
         ...(this.threads !== undefined ? { intraOpNumThreads: this.threads } : {}),
         // onnxruntime's pool threads spin-wait between ops by default. On a small machine that
         // takes the cores other work in this process needs (capture's writer: 12-hook capture
@@ -306,6 +315,8 @@ export class HookedTransformer {
         // default stays onnxruntime's and INTERP_ORT_SPINNING=0 opts out.
         ...(process.env.INTERP_ORT_SPINNING === '0' ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
       });
+    } catch (err) {
+      throw this.device === 'cpu' ? err : deviceError(this.device, err);
     } finally {
       fs.rmSync(file, { force: true });
     }

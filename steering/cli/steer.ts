@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { action, printJson } from '../../src/cli/action.js';
 import type { CommandSpec } from '../../src/cli/command.js';
 import { resolveDataset } from '../../src/cli/dataset-arg.js';
-import { parseList, parseNumberFlag } from '../../src/cli/options.js';
+import { parseList, parseNumberFlag, DEVICE_FLAG, DEVICE_HELP } from '../../src/cli/options.js';
 import { progressBar } from '../../src/cli/progress.js';
 import type { Dataset } from '../../src/dataset/load.js';
 import { UsageError } from '../../src/errors.js';
@@ -63,6 +63,7 @@ interface SteerFlags {
   reports?: string;
   json?: boolean;
   download?: boolean;
+  device?: string;
 }
 
 type Mode = 'add' | 'ablate' | 'ablate-all' | 'clamp';
@@ -157,7 +158,7 @@ async function run(f: SteerFlags): Promise<void> {
   const vectors = clamp ? [clamp.vector] : (f.vector ?? []).flatMap((v) => loadVectors(v, f.hook));
   const promptSet = resolveDataset(f.prompts);
   const neutralSet = f.neutral !== undefined ? resolveDataset(f.neutral) : null;
-  const model = await HookedTransformer.load(f.model, { download: f.download });
+  const model = await HookedTransformer.load(f.model, { download: f.download, device: f.device });
   const bar = progressBar('steer', 'runs');
   try {
     for (const v of vectors) if (v.vector.length !== model.config.dModel) throw new UsageError(`${v.location}: the vector has ${v.vector.length} entries, the model's d_model is ${model.config.dModel}`, 'use a vector made for this model');
@@ -224,6 +225,7 @@ export const steerCommand: CommandSpec = {
       .option('--no-report', 'do not write the HTML report')
       .option('--reports <dir>', 'reports directory (default ./reports)')
       .option('--download', 'download a hub id that is not in the Hugging Face cache')
+      .option(DEVICE_FLAG, DEVICE_HELP)
       .option('--json', 'print {"vector","hooks","results":[{coeff,behavior,success_rate,kl,neutral_ce_delta}],"knee":{coeff}} on stdout')
       .action(action((flags: SteerFlags) => run(flags)));
   },

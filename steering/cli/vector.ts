@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { action, printJson } from '../../src/cli/action.js';
 import type { CommandSpec } from '../../src/cli/command.js';
-import { parseList, parseNumberFlag } from '../../src/cli/options.js';
+import { parseList, parseNumberFlag, DEVICE_FLAG, DEVICE_HELP } from '../../src/cli/options.js';
 import { UsageError } from '../../src/errors.js';
 import { HookedTransformer } from '../../src/runtime/model.js';
 import { loadPairs } from '../pairs.js';
@@ -38,6 +38,7 @@ interface VectorFlags {
   batchSize: number;
   json?: boolean;
   download?: boolean;
+  device?: string;
 }
 
 /** The source flags given; exactly one is allowed. */
@@ -50,7 +51,7 @@ function sourceOf(f: VectorFlags): 'pairs' | 'file' | 'probe' | 'sae' | 'random'
 async function run(f: VectorFlags): Promise<void> {
   const source = sourceOf(f);
   const command = ['interp', ...process.argv.slice(2)];
-  const model = await HookedTransformer.load(f.model, { download: f.download });
+  const model = await HookedTransformer.load(f.model, { download: f.download, device: f.device });
   try {
     const hooks = (f.hook ?? []).map((h) => model.hook(h).name);
     const modelId = { id: f.model, hash: model.source.hash };
@@ -151,6 +152,7 @@ export const vectorCommand: CommandSpec = {
       .option('--seed <s>', 'seed of a --random vector', parseNumberFlag('--seed', { integer: true }), 0)
       .option('--batch-size <n>', 'texts per forward pass', parseNumberFlag('--batch-size', { min: 1, integer: true }), 16)
       .option('--download', 'download a hub id that is not in the Hugging Face cache')
+      .option(DEVICE_FLAG, DEVICE_HELP)
       .option('--json', 'print {"out","vectors":[{hook,dir,method,norm}]} on stdout')
       .action(action((flags: VectorFlags) => run(flags)));
   },
