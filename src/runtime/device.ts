@@ -55,6 +55,21 @@ export function deviceError(device: RuntimeDevice, err: unknown): EnvironmentErr
   return new EnvironmentError(`onnxruntime could not run the model on ${device} (${message.split('\n')[0].slice(0, 300)})`, DEVICE_HINTS[device]);
 }
 
+/**
+ * The error to raise when a forward failed on a GPU provider. The usual cause on small adapters is
+ * a limit: onnxruntime's WebGPU kernels split a tensor larger than one storage binding into
+ * several, and a big embedding (Gemma's 256k × d) then needs more bindings than a shader may have
+ * (lavapipe binds 128 MiB each).
+ */
+export function deviceRunError(device: RuntimeDevice, err: unknown): EnvironmentError {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  const limit = /storage buffers|maxStorage|limit/i.test(message);
+  return new EnvironmentError(
+    `onnxruntime's ${device} provider failed running the model (${message.slice(0, 400)})`,
+    limit ? `the adapter's limits are too small for this model (\`interp doctor\` shows them): run it with --device cpu, or on a GPU with larger storage bindings` : `run it with --device cpu; ${DEVICE_HINTS[device]}`,
+  );
+}
+
 /** Whether onnxruntime opens `device`: a one-node graph (x + 1) is run on it; the error says why not. */
 export async function probeDevice(device: RuntimeDevice): Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: string; readonly fix: string }> {
   const g = new GraphBuilder();

@@ -7,7 +7,7 @@
  *
  * Vocabulary: b = batch, p = positions of this step, t = key positions (past + p), d = d_model.
  */
-import { deviceError, executionProviders, runtimeDevice, type RuntimeDevice } from './device.js';
+import { deviceError, deviceRunError, executionProviders, runtimeDevice, type RuntimeDevice } from './device.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -210,7 +210,7 @@ export class HookedTransformer {
         if (!feed) throw new Error(`runtime: no feed for graph input ${name} (expected ${inputType(name)})`);
         feeds[name] = feed;
       }
-      const out = await session.run(feeds);
+      const out = await this.runSession(session, feeds);
       for (const name of plan.fetch) {
         const v = toHost(out[name]);
         if (name === hookName('logits')) logits = v;
@@ -287,6 +287,16 @@ export class HookedTransformer {
       last = Math.max(last, cuts.filter((c) => c.order <= order).length);
     }
     return last;
+  }
+
+  /** session.run, with a GPU provider's failure (an adapter limit, lost device) turned into one clear message. */
+  private async runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+    if (this.device === 'cpu') return session.run(feeds);
+    try {
+      return await session.run(feeds);
+    } catch (err) {
+      throw deviceRunError(this.device, err);
+    }
   }
 
   private async session(plan: GraphPlan): Promise<{ session: ort.InferenceSession; graph: BuiltGraph }> {

@@ -36,7 +36,8 @@
  *
  * Options: --families gpt2,neox,gemma2,qwen3 (all), --layers N (each model's own; fewer for a
  * quick check), --threads N (2), --runs N (5), --warmup N (2), --shapes 1x128,8x128,
- * --order auto|alternate|sequential, --gap MS (250), --checkpoints DIR (keep the written
+ * --order auto|alternate|sequential, --gap MS (250), --device cpu|webgpu|cuda (interp's side; cpu),
+ * --checkpoints DIR (keep the written
  * checkpoints there and reuse them on later runs; default: a temp dir, deleted), --no-lock.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -97,14 +98,16 @@ interface Options {
   gapMs: number;
   checkpoints: string | null;
   lock: boolean;
+  /** interp's --device (the peer stays PyTorch on the CPU, or on CUDA with INTERP_BENCH_TORCH_DEVICE where _runtime_peer.py supports it). */
+  device: string;
 }
 
 function parseArgs(args: readonly string[]): Options {
   const opt: Options = {
     families: [...FAMILY_KEYS], layers: null, threads: 2, runs: 5, warmup: 2, shapes: [[1, 128], [8, 128]],
-    order: 'auto', gapMs: 250, checkpoints: null, lock: true,
+    order: 'auto', gapMs: 250, checkpoints: null, lock: true, device: 'cpu',
   };
-  const usage = '--families gpt2,neox,gemma2,qwen3 --layers N --threads N --runs N --warmup N --shapes 1x128,8x128 --order auto|alternate|sequential --gap MS --checkpoints DIR --no-lock';
+  const usage = '--families gpt2,neox,gemma2,qwen3 --layers N --threads N --runs N --warmup N --shapes 1x128,8x128 --order auto|alternate|sequential --gap MS --checkpoints DIR --no-lock --device cpu|webgpu|cuda';
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -129,6 +132,7 @@ function parseArgs(args: readonly string[]): Options {
     } else if (a === '--gap') opt.gapMs = Number(val());
     else if (a === '--checkpoints') opt.checkpoints = path.resolve(val());
     else if (a === '--no-lock') opt.lock = false;
+    else if (a === '--device') opt.device = val();
     else throw new Error(`runtime bench: unknown option ${a} (options: ${usage})`);
   }
   if (opt.layers !== null && !(Number.isInteger(opt.layers) && opt.layers > 0)) throw new Error(`runtime bench: --layers must be a positive integer, got ${opt.layers}`);
@@ -234,8 +238,8 @@ class Server {
 interface Ready { ready: true; load_s: number; torch?: string; threads?: number }
 interface Done { peak_rss_mb: number; blas?: string; blas_libs?: string[] }
 
-function startInterp(modelDir: string, tokens: string, cacheDir: string, threads: number): Server {
-  const env = { ...process.env, INTERP_CACHE_DIR: cacheDir, OMP_NUM_THREADS: String(threads) };
+function startInterp(modelDir: string, tokens: string, cacheDir: string, threads: number, device: string): Server {
+  const env = { ...process.env, INTERP_CACHE_DIR: cacheDir, OMP_NUM_THREADS: String(threads), INTERP_DEVICE: device };
   const task: WorkerArgs = { model: modelDir, tokens, threads };
   return new Server('interp worker', process.execPath, [...process.execArgv, SELF, '--worker', JSON.stringify(task)], env);
 }
@@ -385,7 +389,7 @@ async function* runFamily(key: FamilyKey, opt: Options, work: string, ckptRoot: 
   const plan = fc.plan(layers);
   const { dir: modelDir, params } = checkpoint(ckptRoot, model, fc, plan);
   const fp32Mb = (params * 4) / MB;
-  const threads = `${opt.threads} threads`;
+  const threads = `${opt.threads} threads${opt.device === 'cpu' ? '' : `, interp on ${opt.device}`}`;
   const caseDir = path.join(work, model);
   fs.mkdirSync(caseDir, { recursive: true });
   const maxB = Math.max(...opt.shapes.map(([b]) => b));
@@ -398,7 +402,7 @@ async function* runFamily(key: FamilyKey, opt: Options, work: string, ckptRoot: 
 
   // interp, cold: an empty weight cache, so load() builds it; one forward per shape (peak RSS).
   const cacheDir = path.join(caseDir, 'cache');
-  const coldServer = startInterp(modelDir, tokensFile, cacheDir, opt.threads);
+  const coldServer = startInterp(modelDir, tokensFile, cacheDir, opt.threads, opt.device);
   let cold: { load_s: number; peak_rss_mb: number; first_shape_rss_mb: number };
   try {
     const ready = await coldServer.next<Ready>();
@@ -436,7 +440,7 @@ async function* runFamily(key: FamilyKey, opt: Options, work: string, ckptRoot: 
   let peer: { server: Server; ready: Ready } | null = null;
   let peerDone: Done | null = null;
   let times: Timings;
-  const interp = startInterp(modelDir, tokensFile, cacheDir, opt.threads);
+  const interp = startInterp(modelDir, tokensFile, cacheDir, opt.threads, opt.device);
   try {
     interpReady = await interp.next<Ready>();
     if (sequential) {

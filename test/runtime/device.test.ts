@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSafetensors } from '../../src/model/index.js';
-import { runtimeDevice, supportedBackends } from '../../src/runtime/device.js';
+import { deviceRunError, runtimeDevice, supportedBackends } from '../../src/runtime/device.js';
 import { generate } from '../../src/runtime/generate.js';
 import { HookedTransformer } from '../../src/runtime/model.js';
 import { compareGreedy, compareReference, readGreedyReference } from '../../src/runtime/verify.js';
@@ -101,5 +101,15 @@ describe('runtime devices that cannot be used', () => {
     if (r.code === 0) return; // a machine with the CUDA provider installed runs it
     expect(r.stderr).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('GPU provider failures', () => {
+  it('a failed forward names the adapter limit and the CPU fallback', () => {
+    const e = deviceRunError('webgpu', new Error('Non-zero status code returned while running Gather node. ... Too many storage buffers in shader. Current: 18, Max is 16'));
+    expect(e.message).toMatch(/webgpu provider failed running the model/);
+    expect(e.fix).toMatch(/--device cpu/);
+    expect(e.fix).toMatch(/limits are too small/);
+    expect(deviceRunError('cuda', new Error('CUDA failure 2: out of memory')).fix).toMatch(/--device cpu/);
   });
 });
