@@ -14,6 +14,9 @@ import { generate } from '../../src/runtime/generate.js';
 import { HookedTransformer } from '../../src/runtime/model.js';
 import { compareGreedy, compareReference, readGreedyReference } from '../../src/runtime/verify.js';
 import { openCapture, readHook } from '../../src/store/index.js';
+import { runCapture } from '../../src/capture/capture.js';
+import { parseDataset } from '../../src/dataset/load.js';
+import { trainSae } from '../../sae/trainer.js';
 import { gpuOrSkip } from '../engine/helpers.js';
 import { writeRandomModel, writeWordModel } from '../helpers/checkpoints.js';
 import { runCli } from '../helpers/cli.js';
@@ -63,6 +66,29 @@ describe.skipIf(!gpu)(`runtime on --device webgpu${reason ? ` (skipped: ${reason
       expect(b.length).toBe(a.length);
       const worst = a.reduce((w, v, i) => Math.max(w, Math.abs(v - b[i])), 0);
       expect(worst, hook).toBeLessThan(1e-4);
+    }
+  });
+
+  it('a webgpu capture and SAE training on the engine share one process (two Dawn instances, one card)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'interp-device-handoff-'));
+    const words = ['once', 'upon', 'a', 'time', 'cat', 'dog', 'sat', 'ran'];
+    writeWordModel(path.join(dir, 'model'), words, 5);
+    const text = Array.from({ length: 24 }, (_, i) => JSON.stringify({ text: words.slice(i % 3, 3 + (i % 5)).join(' ') })).join('\n');
+    const model = await HookedTransformer.load(path.join(dir, 'model'), { device: 'webgpu' });
+    try {
+      const summary = await runCapture({
+        model, modelId: 'word-model', dataset: parseDataset(text, 'inline.jsonl', 'jsonl'), hooks: ['resid_post.1'], out: path.join(dir, 'cap'),
+        positions: { kind: 'all' }, batchSize: 4, context: null, maxTokens: null, dtype: 'f32', seed: 0, command: ['test'],
+      });
+      expect(summary.manifest.rows).toBeGreaterThan(0);
+      const capture = openCapture(path.join(dir, 'cap'));
+      const r = await trainSae({ capture, hook: 'blocks.1.hook_resid_post', out: path.join(dir, 'sae'), config: { variant: 'topk', dSae: 32, k: 2, batchTokens: 16, lr: 3e-3, tokens: 20 * 16, deadTokens: 64 } });
+      expect(r.sae.cfg.d_in).toBe(model.config.dModel);
+      // the model still runs after the engine has used the card
+      const again = await model.run([[1, 2, 3]], { fetch: ['blocks.1.hook_resid_post'], logits: false });
+      expect(again.hooks.get('blocks.1.hook_resid_post')?.data.every(Number.isFinite)).toBe(true);
+    } finally {
+      await model.dispose();
     }
   });
 
