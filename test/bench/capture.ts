@@ -34,7 +34,7 @@
  * Options: --threads N (2), --runs N (3), --warmup N (1), --seqs N (64), --len N (128),
  * --batch N (8), --layers N (12), --mem-tokens 50000,100000,200000 (empty: skip),
  * --mem-layers N (same as --layers), --mem-shard-rows N (16384), --max-wait S (2400),
- * --no-lock, --no-wait.
+ * --no-lock, --no-wait, --device cpu|webgpu|cuda (interp's workers; default cpu or INTERP_DEVICE).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -92,7 +92,9 @@ function parseArgs(args: readonly string[]): Options {
     else if (a === '--max-wait') opt.maxWait = Number(val());
     else if (a === '--no-lock') opt.lock = false;
     else if (a === '--no-wait') opt.wait = false;
-    else throw new Error(`capture bench: unknown option ${a} (options: --threads --runs --warmup --seqs --len --batch --layers --mem-tokens --mem-layers --mem-shard-rows --max-wait --no-lock --no-wait)`);
+    // interp's --device for the workers (INTERP_DEVICE); the capture and forward it times both run there.
+    else if (a === '--device') process.env.INTERP_DEVICE = val();
+    else throw new Error(`capture bench: unknown option ${a} (options: --threads --runs --warmup --seqs --len --batch --layers --mem-tokens --mem-layers --mem-shard-rows --max-wait --no-lock --no-wait --device)`);
   }
   if (opt.layers <= CUT_LAYER || (opt.memLayers ?? opt.layers) <= CUT_LAYER) throw new Error(`capture bench: --layers and --mem-layers must be > ${CUT_LAYER} (the cut is blocks.${CUT_LAYER})`);
   if (opt.runs < 3) console.error(`capture bench: note: --runs ${opt.runs} < 3; medians of fewer than 3 runs are noisy`);
