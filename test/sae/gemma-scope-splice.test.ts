@@ -19,6 +19,7 @@ import { rng } from '../helpers/checkpoints.js';
 import { runCli } from '../helpers/cli.js';
 import { isolateCache } from '../helpers/fixtures.js';
 import { npyBytes, npyHeader, zip } from '../helpers/npz.js';
+import { identityDictionary } from './helpers.js';
 
 isolateCache();
 const D = 32;
@@ -72,14 +73,7 @@ function writeGemmaScope(dir: string, w: { W_enc: Float32Array; W_dec: Float32Ar
 /** x̂ = relu(x) − relu(−x) = x: W_enc = [I, −I], W_dec = [I; −I], threshold 0. */
 function identity(): Parameters<typeof writeGemmaScope>[1] {
   const m = 2 * D;
-  const W_enc = new Float32Array(D * m);
-  const W_dec = new Float32Array(m * D);
-  for (let j = 0; j < D; j++) {
-    W_enc[j * m + j] = 1;
-    W_enc[j * m + D + j] = -1;
-    W_dec[j * D + j] = 1;
-    W_dec[(D + j) * D + j] = -1;
-  }
+  const { W_enc, W_dec } = identityDictionary(D);
   return { W_enc, W_dec, b_enc: new Float32Array(m), b_dec: new Float32Array(D), threshold: new Float32Array(m) };
 }
 

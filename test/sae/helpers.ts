@@ -76,3 +76,20 @@ export function randomSae(arch: SaeArchitecture, d: number, m: number, seed: num
     weights: { W_enc: r(d * m, 0.5), W_dec: r(m * d, 0.5), b_enc: r(m, 0.2), b_dec: r(d, 0.3), threshold: arch === 'jumprelu' ? Float32Array.from({ length: m }, () => 0.1 + 0.3 * next()) : null },
   };
 }
+
+/**
+ * W_enc = [I, −I] [d, 2d] and W_dec = [I; −I] [2d, d]: with zero biases and a ReLU (or a JumpReLU at
+ * θ = 0), relu(x) − relu(−x) = x, an exact identity dictionary.
+ */
+export function identityDictionary(d: number): { W_enc: Float32Array; W_dec: Float32Array } {
+  const m = 2 * d;
+  const W_enc = new Float32Array(d * m);
+  const W_dec = new Float32Array(m * d);
+  for (let j = 0; j < d; j++) {
+    W_enc[j * m + j] = 1;
+    W_enc[j * m + d + j] = -1;
+    W_dec[j * d + j] = 1;
+    W_dec[(d + j) * d + j] = -1;
+  }
+  return { W_enc, W_dec };
+}

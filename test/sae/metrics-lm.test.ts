@@ -14,6 +14,7 @@ import { computeLmMetrics, referenceEncoder } from '../../sae/metrics-lm.js';
 import type { Sae, SaeConfig } from '../../sae/sae.js';
 import { referenceForward, writeRandomModel, type RandomLlama, type Weights } from '../helpers/checkpoints.js';
 import { isolateCache } from '../helpers/fixtures.js';
+import { identityDictionary } from './helpers.js';
 
 isolateCache();
 const SPEC: RandomLlama = { family: 'llama', layers: 2, d: 16, heads: 4, kvHeads: 2, dMlp: 24, vocab: 20, theta: 1e4, tied: false, qkvBias: false, modelType: 'llama' };
@@ -34,14 +35,7 @@ function config(m: number): SaeConfig {
 function identitySae(): Sae {
   const d = SPEC.d;
   const m = 2 * d;
-  const W_enc = new Float32Array(d * m);
-  const W_dec = new Float32Array(m * d);
-  for (let j = 0; j < d; j++) {
-    W_enc[j * m + j] = 1;
-    W_enc[j * m + d + j] = -1;
-    W_dec[j * d + j] = 1;
-    W_dec[(d + j) * d + j] = -1;
-  }
+  const { W_enc, W_dec } = identityDictionary(d);
   return { cfg: config(m), weights: { W_enc, W_dec, b_enc: new Float32Array(m), b_dec: new Float32Array(d), threshold: null } };
 }
 

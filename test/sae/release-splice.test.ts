@@ -15,25 +15,11 @@ import { rng, writeRandomModel, type AnyRandomModel } from '../helpers/checkpoin
 import { runCli } from '../helpers/cli.js';
 import { isolateCache } from '../helpers/fixtures.js';
 import { writeJson, writeSafetensorsFile } from '../helpers/release-files.js';
-import { tempDir } from './helpers.js';
+import { identityDictionary, tempDir } from './helpers.js';
 
 isolateCache();
 const D = 32;
 const SEQS = [[2, 5, 9, 12, 4, 7, 19, 30, 41, 8], [2, 3, 8, 33], [2, 11, 11, 6, 15, 20, 21, 22]];
-
-/** [I, −I] as W_enc [d, 2d] and its decoder [2d, d]: x̂ = relu(x) − relu(−x) = x. */
-function identityPair(d: number): { enc: Float32Array; dec: Float32Array } {
-  const m = 2 * d;
-  const enc = new Float32Array(d * m);
-  const dec = new Float32Array(m * d);
-  for (let j = 0; j < d; j++) {
-    enc[j * m + j] = 1;
-    enc[j * m + d + j] = -1;
-    dec[j * d + j] = 1;
-    dec[(d + j) * d + j] = -1;
-  }
-  return { enc, dec };
-}
 
 function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(a.length);
@@ -49,7 +35,7 @@ const randomArray = (seed: number, n: number, s: number) => {
 /** Gemma Scope 2: w_enc [d, m], w_dec [m, d], b_enc, b_dec, threshold + config.json naming the HF hook point. */
 function writeGemmaScope2(dir: string, identity: boolean): void {
   const m = identity ? 2 * D : 96;
-  const { enc, dec } = identity ? identityPair(D) : { enc: randomArray(3, D * m, 0.5), dec: randomArray(4, m * D, 0.3) };
+  const { W_enc: enc, W_dec: dec } = identity ? identityDictionary(D) : { W_enc: randomArray(3, D * m, 0.5), W_dec: randomArray(4, m * D, 0.3) };
   writeSafetensorsFile(path.join(dir, 'params.safetensors'), {
     w_enc: { dtype: 'F32', shape: [D, m], data: enc }, w_dec: { dtype: 'F32', shape: [m, D], data: dec },
     b_enc: { dtype: 'F32', shape: [m], data: identity ? new Float32Array(m) : randomArray(5, m, 0.1) },
@@ -62,10 +48,10 @@ function writeGemmaScope2(dir: string, identity: boolean): void {
 /** Llama Scope: encoder.weight [m, d], decoder.weight [d, m] (bf16) + hyperparams.json with the dataset norm. */
 function writeLlamaScope(dir: string, identity: boolean): void {
   const m = identity ? 2 * D : 96;
-  const pair = identity ? identityPair(D) : { enc: randomArray(8, D * m, 0.5), dec: randomArray(9, m * D, 0.3) };
+  const pair = identity ? identityDictionary(D) : { W_enc: randomArray(8, D * m, 0.5), W_dec: randomArray(9, m * D, 0.3) };
   writeSafetensorsFile(path.join(dir, 'checkpoints', 'final.safetensors'), {
-    'encoder.weight': { dtype: 'BF16', shape: [m, D], data: transpose(pair.enc, D, m) },
-    'decoder.weight': { dtype: 'BF16', shape: [D, m], data: transpose(pair.dec, m, D) },
+    'encoder.weight': { dtype: 'BF16', shape: [m, D], data: transpose(pair.W_enc, D, m) },
+    'decoder.weight': { dtype: 'BF16', shape: [D, m], data: transpose(pair.W_dec, m, D) },
     'encoder.bias': { dtype: 'BF16', shape: [m], data: identity ? new Float32Array(m) : randomArray(10, m, 0.1) },
     'decoder.bias': { dtype: 'BF16', shape: [D], data: identity ? new Float32Array(D) : randomArray(11, D, 0.1) },
   });

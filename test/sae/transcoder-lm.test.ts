@@ -14,6 +14,7 @@ import { computeLmMetrics } from '../../sae/metrics-lm.js';
 import type { Sae } from '../../sae/sae.js';
 import { writeRandomModel, type RandomLlama } from '../helpers/checkpoints.js';
 import { isolateCache } from '../helpers/fixtures.js';
+import { identityDictionary } from './helpers.js';
 
 isolateCache();
 const SPEC: RandomLlama = { family: 'llama', layers: 2, d: 16, heads: 4, kvHeads: 2, dMlp: 24, vocab: 20, theta: 1e4, tied: false, qkvBias: false, modelType: 'llama' };
@@ -28,16 +29,9 @@ const SEQS = [[1, 5, 9, 12, 4, 7, 19], [1, 3, 8], [1, 11, 11, 6, 15], [1, 17, 4,
 function transcoder(hook: string, hookOut: string, identity: boolean): Sae {
   const d = SPEC.d;
   const m = 2 * d;
-  const W_enc = new Float32Array(d * m);
-  const W_dec = new Float32Array(m * d);
-  for (let j = 0; j < d; j++) {
-    W_enc[j * m + j] = 1;
-    W_enc[j * m + d + j] = -1;
-    if (identity) {
-      W_dec[j * d + j] = 1;
-      W_dec[(d + j) * d + j] = -1;
-    }
-  }
+  const pair = identityDictionary(d);
+  const W_enc = pair.W_enc;
+  const W_dec = identity ? pair.W_dec : new Float32Array(m * d);
   return {
     cfg: {
       architecture: 'relu', d_in: d, d_sae: m, d_out: d, k: null, dtype: 'float32', device: 'cpu', apply_b_dec_to_input: false,
