@@ -109,29 +109,19 @@ export interface LoadOptions extends ReaderOptions {
   readonly hook?: string;
 }
 
+/** The reader of each layout (sae/readers/), given the folder or file detectLayout found. */
+const READERS: Readonly<Record<SaeLayout, (at: string, options: LoadOptions) => Sae>> = {
+  saelens: readSaeLens,
+  sparsify: readSparsify,
+  'gemma-scope': readGemmaScope,
+  'gemma-scope-2': readGemmaScope2,
+  'llama-scope': readLlamaScope,
+};
+
 /** Loads an SAE or transcoder from any of the layouts. */
 export function loadSae(src: string, options: LoadOptions = {}): LoadedSae {
   const { layout, at } = detectLayout(src);
-  const folder = options.folder ?? path.basename(layout === 'gemma-scope' ? path.dirname(at) : at);
-  const withFolder = { ...options, folder };
-  let sae: Sae;
-  switch (layout) {
-    case 'saelens':
-      sae = readSaeLens(at, withFolder);
-      break;
-    case 'sparsify':
-      sae = readSparsify(at, withFolder);
-      break;
-    case 'gemma-scope':
-      sae = readGemmaScope(at, withFolder);
-      break;
-    case 'gemma-scope-2':
-      sae = readGemmaScope2(at, withFolder);
-      break;
-    case 'llama-scope':
-      sae = readLlamaScope(at, withFolder);
-      break;
-  }
+  const sae = READERS[layout](at, options);
   const sparsityFile = path.join(layout === 'gemma-scope' ? path.dirname(at) : at, SPARSITY_FILE);
   const sparsity = fs.existsSync(sparsityFile) ? tensorOf(openSafetensors(sparsityFile), 'sparsity', [sae.cfg.d_sae]) : null;
   return { sae, layout, source: at, sparsity };

@@ -11,6 +11,7 @@
  * - transcoders (the gemma-scope-2b-pt-transcoders release) are the same file read as a
  *   jumprelu_transcoder: input blocks.L.ln2.hook_normalized, output blocks.L.hook_mlp_out.
  */
+import path from 'node:path';
 import { FileFormatError, ShapeMismatchError, UsageError } from '../../src/errors.js';
 import type { NpyArray } from '../npz.js';
 import { readNpz } from '../npz.js';
@@ -40,7 +41,10 @@ export function readGemmaScope(file: string, options: ReaderOptions = {}): Sae {
   if (scaling && scaling.data.some((v) => v !== 1)) {
     throw new UsageError(`${file}: a scaling_factor that is not all ones (SAELens' finetuning_scaling_factor)`, 'fold it into W_dec first; interp reads Gemma Scope SAEs without a fine-tuning scale');
   }
-  const embedding = (options.folder ?? file).includes('embedding');
+  // SAELens tests the release's folder name (e.g. embedding/width_4k/average_l0_6); a local file's is
+  // the three folders above params.npz, so a parent directory's name cannot trigger the rescale.
+  const folder = options.folder ?? path.dirname(file).split(path.sep).slice(-3).join('/');
+  const embedding = folder.includes('embedding');
   const root = Math.sqrt(d);
   const transcoder = options.hookOut !== undefined;
   const cfg: SaeConfig = {

@@ -43,6 +43,9 @@ const ARCHITECTURES: Readonly<Record<string, { activation: SaeArchitecture; tran
   topk_skip_transcoder: { activation: 'topk', transcoder: true, skip: true },
 };
 
+/** SAELens' normalize_activations values; expected_average_only_in is folded on reading, the others kept. */
+const NORMALIZATIONS: readonly (ActivationNormalization | 'expected_average_only_in')[] = ['none', 'layer_norm', 'constant_norm_rescale', 'expected_average_only_in'];
+
 /** The name SAELens (or, for TopK transcoders, interp) writes for an in-memory dictionary. */
 export function diskArchitecture(cfg: SaeConfig, skip: boolean): string {
   if (cfg.d_out === undefined) return cfg.architecture === 'relu' ? 'standard' : cfg.architecture;
@@ -112,17 +115,10 @@ export function readSaeLens(dir: string, options: ReaderOptions = {}): Sae {
   const k = arch.activation === 'topk' ? intField(raw, 'k', cfgFile) : null;
   if (arch.transcoder && raw.apply_b_dec_to_input === true) refuse('a transcoder with apply_b_dec_to_input true', 'SAELens refuses it too (TranscoderConfig): write false');
 
-  let normalization: ActivationNormalization | 'expected_average_only_in';
-  switch (raw.normalize_activations ?? 'none') {
-    case 'none':
-    case 'layer_norm':
-    case 'constant_norm_rescale':
-    case 'expected_average_only_in':
-      normalization = raw.normalize_activations as typeof normalization ?? 'none';
-      break;
-    default:
-      return refuse(`normalize_activations ${describeValue(raw.normalize_activations)}`, 'SAELens knows none, expected_average_only_in, constant_norm_rescale and layer_norm');
-  }
+  const requested = raw.normalize_activations ?? 'none';
+  const normalization =
+    NORMALIZATIONS.find((n) => n === requested) ??
+    refuse(`normalize_activations ${describeValue(raw.normalize_activations)}`, 'SAELens knows none, expected_average_only_in, constant_norm_rescale and layer_norm');
 
   const weights = openSafetensors(path.join(dir, SAE_WEIGHTS_FILE));
   const scaling = tensorOf(weights, 'scaling_factor', [m], true);

@@ -374,6 +374,11 @@ describe('Gemma Scope params.npz', () => {
     const file = path.join(tempDir('gs-embed'), 'embedding', 'width_4k', 'average_l0_6', 'params.npz');
     const t = write(file, 2, false);
     await expectSameFunction(loadSae(file, { folder: 'embedding/width_4k/average_l0_6' }).sae, semantics(t, true), x, N, 'gemma scope embedding');
+    // a local file: its own folders say so, and a parent directory's name does not
+    await expectSameFunction(loadSae(file).sae, semantics(t, true), x, N, 'gemma scope embedding, local path');
+    const layer = path.join(tempDir('embedding-runs'), 'layer_3', 'width_16k', 'average_l0_20', 'params.npz');
+    const t2 = write(layer, 4, false);
+    await expectSameFunction(loadSae(layer).sae, semantics(t2, false), x, N, 'gemma scope layer under an "embedding" directory');
   });
 
   it('a Gemma Scope transcoder (the same file) imports with its output hook', async () => {
