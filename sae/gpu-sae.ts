@@ -62,9 +62,13 @@ export function disposeGpuSae(g: GpuSae): void {
   for (const t of [g.W_enc, g.b_enc, g.W_dec, g.b_dec, g.threshold, g.W_skip]) t?.dispose();
 }
 
-/** a [n, c] ∘ v [n], v broadcast along each row (the engine broadcasts [c] only, so via the transpose). */
-function perRow(op: 'sub' | 'add' | 'mul' | 'div', a: Tensor, v: Tensor): Tensor {
-  return transpose(binary(op, transpose(a), v));
+/**
+ * Applies `f` to xᵀ and transposes back. The engine broadcasts a vector along rows only, so
+ * per-row scalars of x [n, c] become a row vector [n] of xᵀ [c, n], and per-row reductions of x
+ * are column reductions of xᵀ: one transpose each way for a whole chain of them.
+ */
+function onTranspose(x: Tensor, f: (xt: Tensor) => Tensor): Tensor {
+  return transpose(f(transpose(x)));
 }
 
 /** SAELens' run-time norm_in of x [n, d] (sae.py _setup_activation_normalization), with what decode needs to undo it. */
@@ -74,15 +78,20 @@ function normalizeInput(g: GpuSae, x: Tensor): { x: Tensor; shift?: Tensor; scal
     case 'none':
       return { x };
     case 'layer_norm': {
-      const mu = reduce(x, 'mean', 'rows'); // [n]
-      const centred = perRow('sub', x, mu);
-      // torch.std: √(Σ(x − μ)² / (d − 1))
-      const std = unary('sqrt', unary('affine', reduce(unary('square', centred), 'sum', 'rows'), { alpha: 1 / (d - 1) }));
-      return { x: perRow('div', centred, unary('affine', std, { beta: 1e-5 })), shift: mu, scale: std };
+      let mu: Tensor | undefined;
+      let std: Tensor | undefined;
+      const xn = onTranspose(x, (xt) => {
+        mu = reduce(xt, 'mean', 'cols'); // [n]
+        const centred = binary('sub', xt, mu);
+        // torch.std: √(Σ(x − μ)² / (d − 1))
+        std = unary('sqrt', unary('affine', reduce(unary('square', centred), 'sum', 'cols'), { alpha: 1 / (d - 1) }));
+        return binary('div', centred, unary('affine', std, { beta: 1e-5 }));
+      });
+      return { x: xn, shift: mu, scale: std };
     }
     case 'constant_norm_rescale': {
       const norm = reduce(x, 'norm', 'rows'); // [n]
-      return { x: unary('affine', perRow('div', x, norm), { alpha: Math.sqrt(d) }), scale: unary('affine', norm, { alpha: 1 / Math.sqrt(d) }) };
+      return { x: onTranspose(x, (xt) => unary('affine', binary('div', xt, norm), { alpha: Math.sqrt(d) })), scale: unary('affine', norm, { alpha: 1 / Math.sqrt(d) }) };
     }
   }
 }
@@ -122,8 +131,13 @@ export function encode(g: GpuSae, x: Tensor): Encoded {
 /** SAELens `decode`: x̂ = norm_out(f W_dec + b_dec) (sparse gather for topk), + x W_skipᵀ for skip transcoders. */
 export function decode(g: GpuSae, f: Encoded): Tensor {
   let out = f.kind === 'dense' ? matmul(f.f, g.W_dec, { bias: g.b_dec }) : binary('add', gatherDecode(f.values, f.indices, g.W_dec), g.b_dec);
-  if (f.input?.scale) out = perRow('mul', out, f.input.scale);
-  if (f.input?.shift) out = perRow('add', out, f.input.shift);
+  const { scale, shift } = f.input ?? {};
+  if (scale || shift) {
+    out = onTranspose(out, (t) => {
+      const scaled = scale ? binary('mul', t, scale) : t;
+      return shift ? binary('add', scaled, shift) : scaled;
+    });
+  }
   if (g.W_skip) {
     if (!f.input?.x) throw new Error('decode: a skip transcoder needs the encoded rows (encode them with this GpuSae)');
     out = binary('add', out, matmul(f.input.x, g.W_skip, { transB: true }));
