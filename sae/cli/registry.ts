@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { printJson } from '../../src/cli/action.js';
 import { UsageError } from '../../src/errors.js';
-import { importSae } from '../io.js';
+import { importSae, type LoadedSae } from '../io.js';
+import { INPUT_AFTER_NORM_WEIGHT } from '../readers/common.js';
 import { openWeightsSource } from '../model-weights.js';
 import type { Sae } from '../sae.js';
 import { findRelease, importReleaseSae, isReleaseForModel, loadRegistry, type Registry, type Release } from '../registry.js';
@@ -54,14 +55,22 @@ function positiveNumber(text: string): number {
  * Gemma Scope's transcoders read the MLP input with the norm's weight; interp's (and
  * TransformerLens') hook_normalized is before it. Say so once when such an import was not folded.
  */
-function noteUnfoldedNorm(sae: Sae, layout: string): void {
+function noteUnfoldedNorm(sae: Sae): void {
   const m = sae.cfg.metadata;
-  const fromGemmaScope = layout === 'gemma-scope-transcoder' || layout === 'gemma-scope' || (layout === 'gemma-scope-2' && typeof m.hf_hook_point_in === 'string' && m.hf_hook_point_in.endsWith('layernorm.output'));
-  if (sae.cfg.d_out === undefined || !fromGemmaScope || m.interp_input_norm_folded !== undefined || !/\.hook_normalized$/.test(m.hook_name)) return;
+  if (m[INPUT_AFTER_NORM_WEIGHT] !== true || m.interp_input_norm_folded !== undefined || !m.hook_name.endsWith('.hook_normalized')) return;
   process.stderr.write(
     `interp: note: this transcoder was trained on the MLP input after the norm's weight, while ${m.hook_name} is before it (as in TransformerLens); ` +
       'import it with --fold-input-norm MODEL to splice it exactly\n',
   );
+}
+
+/** The --json summary of an import, local or by name: where it went and what it is. */
+function importSummary(out: string, layout: string, loaded: LoadedSae) {
+  const c = loaded.sae.cfg;
+  return {
+    out: path.resolve(out), layout, source: loaded.source, architecture: c.architecture, d_in: c.d_in, d_sae: c.d_sae, k: c.k, hook: c.metadata.hook_name || null,
+    ...(c.d_out !== undefined ? { d_out: c.d_out, hook_out: c.metadata.hook_name_out ?? null } : {}),
+  };
 }
 
 const registryOf = (file: string | undefined): Registry => (file === undefined ? loadRegistry() : loadRegistry(path.resolve(file)));
@@ -84,12 +93,9 @@ export async function saeImport(src: string, flags: SaeImportFlags): Promise<voi
       ...(flags.hookOut !== undefined ? { hookOut: flags.hookOut } : {}),
       ...(flags.model !== undefined ? { model: flags.model } : {}),
     });
-    noteUnfoldedNorm(r.sae, r.layout);
+    noteUnfoldedNorm(r.sae);
     const c = r.sae.cfg;
-    const summary = {
-      out: path.resolve(flags.out), layout: r.layout, source: r.source, architecture: c.architecture, d_in: c.d_in, d_sae: c.d_sae, k: c.k, hook: c.metadata.hook_name || null,
-      ...(c.d_out !== undefined ? { d_out: c.d_out, hook_out: c.metadata.hook_name_out ?? null } : {}),
-    };
+    const summary = importSummary(flags.out, r.layout, r);
     if (flags.json) printJson(summary);
     else process.stdout.write(`imported ${r.layout} ${c.architecture} SAE ${c.d_in}→${c.d_sae} from ${r.source} into ${summary.out}\n`);
     return;
@@ -106,14 +112,11 @@ export async function saeImport(src: string, flags: SaeImportFlags): Promise<voi
     ...(flags.download !== undefined ? { download: flags.download } : {}),
     ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
   });
-  noteUnfoldedNorm(loaded.sae, resolved.release.layout);
+  noteUnfoldedNorm(loaded.sae);
   const c = loaded.sae.cfg;
   const p = resolved.provenance;
   const summary = {
-    out: path.resolve(flags.out), layout: resolved.release.layout, source: loaded.source,
-    architecture: c.architecture, d_in: c.d_in, d_sae: c.d_sae, k: c.k,
-    hook: c.metadata.hook_name || null,
-    ...(c.d_out !== undefined ? { d_out: c.d_out, hook_out: c.metadata.hook_name_out ?? null } : {}),
+    ...importSummary(flags.out, resolved.release.layout, loaded),
     model: c.metadata.model_name || null,
     release: p.release, sae_id: p.sae_id, repo_id: p.repo_id, revision: p.revision, path: p.path,
   };

@@ -24,6 +24,13 @@ export interface ReaderOptions {
 
 export type Safetensors = ReturnType<typeof openSafetensors>;
 
+/**
+ * Metadata key a reader sets when the release was trained on a norm's output *after* its weight
+ * (Gemma Scope's transcoders: the MLP input), which interp's hook_normalized is before; `interp sae
+ * import --fold-input-norm MODEL` makes the two agree (input-norm.ts).
+ */
+export const INPUT_AFTER_NORM_WEIGHT = 'interp_input_after_norm_weight';
+
 export function readJson(file: string): Record<string, unknown> {
   let text: string;
   try {

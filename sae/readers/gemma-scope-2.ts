@@ -24,7 +24,7 @@ import path from 'node:path';
 import { FileFormatError, ShapeMismatchError, UsageError, describeValue } from '../../src/errors.js';
 import { openSafetensors } from '../../src/model/index.js';
 import { checkSae, type Sae, type SaeConfig } from '../sae.js';
-import { metadataFrom, readJson, shapeOf, tensorOf, type ReaderOptions } from './common.js';
+import { INPUT_AFTER_NORM_WEIGHT, metadataFrom, readJson, shapeOf, tensorOf, type ReaderOptions } from './common.js';
 
 export const GEMMA_SCOPE_2_WEIGHTS = 'params.safetensors';
 export const GEMMA_SCOPE_2_CONFIG = 'config.json';
@@ -86,6 +86,8 @@ export function readGemmaScope2(dir: string, options: ReaderOptions & { hook?: s
       hook_name: hook,
       ...(hookOut ? { hook_name_out: hookOut } : {}),
       ...(hfIn ? { hf_hook_point_in: hfIn } : {}),
+      // pre_feedforward_layernorm.output includes the norm's (1 + w); interp's hook_normalized does not.
+      ...(hfIn?.endsWith('layernorm.output') && hook.endsWith('.hook_normalized') ? { [INPUT_AFTER_NORM_WEIGHT]: true } : {}),
       ...(transcoder && hfOut ? { hf_hook_point_out: hfOut } : {}),
     },
   };

@@ -16,7 +16,7 @@ import { FileFormatError, ShapeMismatchError, UsageError } from '../../src/error
 import type { NpyArray } from '../npz.js';
 import { readNpz } from '../npz.js';
 import { checkSae, type Sae, type SaeConfig } from '../sae.js';
-import { metadataFrom, transposeOf, type ReaderOptions } from './common.js';
+import { INPUT_AFTER_NORM_WEIGHT, metadataFrom, transposeOf, type ReaderOptions } from './common.js';
 
 export function readGemmaScope(file: string, options: ReaderOptions = {}): Sae {
   const arrays = new Map<string, NpyArray>();
@@ -50,7 +50,8 @@ export function readGemmaScope(file: string, options: ReaderOptions = {}): Sae {
   const cfg: SaeConfig = {
     architecture: 'jumprelu', d_in: d, d_sae: m, ...(transcoder ? { d_out: d } : {}), k: null, dtype: 'float32', device: 'cpu', apply_b_dec_to_input: false,
     normalize_activations: 'none', reshape_activations: 'none',
-    metadata: { ...metadataFrom({}), ...(transcoder ? { hook_name_out: options.hookOut } : {}) },
+    // Gemma Scope's transcoders read the MLP input, after the norm's weight (see input-norm.ts).
+    metadata: { ...metadataFrom({}), ...(transcoder ? { hook_name_out: options.hookOut, [INPUT_AFTER_NORM_WEIGHT]: true } : {}) },
   };
   const sae: Sae = {
     cfg,

@@ -49,23 +49,23 @@ export function supportedBackends(): { readonly name: string; readonly bundled: 
   return list ? list() : [{ name: 'cpu', bundled: true }];
 }
 
-/** The error to raise when creating a session on `device` failed with `err`. */
-export function deviceError(device: RuntimeDevice, err: unknown): EnvironmentError {
-  const message = err instanceof Error ? err.message : String(err);
-  return new EnvironmentError(`onnxruntime could not run the model on ${device} (${message.split('\n')[0].slice(0, 300)})`, DEVICE_HINTS[device]);
+/** The first line of an error's message, at most `max` characters (onnxruntime's carry source paths and stacks). */
+function firstLine(err: unknown, max: number): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, max);
 }
 
 /**
- * The error to raise when a forward failed on a GPU provider. The usual cause on small adapters is
- * a limit: onnxruntime's WebGPU kernels split a tensor larger than one storage binding into
- * several, and a big embedding (Gemma's 256k × d) then needs more bindings than a shader may have
- * (lavapipe binds 128 MiB each).
+ * The error to raise when onnxruntime failed to open a session on `device` or to run a forward on
+ * it. The usual cause of a failed forward on a small adapter is a limit: onnxruntime's WebGPU
+ * kernels split a tensor larger than one storage binding into several, and a big embedding
+ * (Gemma's 256k × d) then needs more bindings than a shader may have (lavapipe binds 128 MiB each).
  */
-export function deviceRunError(device: RuntimeDevice, err: unknown): EnvironmentError {
-  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+export function deviceError(device: RuntimeDevice, err: unknown, phase: 'open' | 'run'): EnvironmentError {
+  if (phase === 'open') return new EnvironmentError(`onnxruntime could not run the model on ${device} (${firstLine(err, 300)})`, DEVICE_HINTS[device]);
+  const message = firstLine(err, 400);
   const limit = /storage buffers|maxStorage|limit/i.test(message);
   return new EnvironmentError(
-    `onnxruntime's ${device} provider failed running the model (${message.slice(0, 400)})`,
+    `onnxruntime's ${device} provider failed running the model (${message})`,
     limit ? `the adapter's limits are too small for this model (\`interp doctor\` shows them): run it with --device cpu, or on a GPU with larger storage bindings` : `run it with --device cpu; ${DEVICE_HINTS[device]}`,
   );
 }
@@ -87,6 +87,6 @@ export async function probeDevice(device: RuntimeDevice): Promise<{ readonly ok:
     }
     return { ok: true };
   } catch (err) {
-    return { ok: false, reason: (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 200), fix: DEVICE_HINTS[device] };
+    return { ok: false, reason: firstLine(err, 200), fix: DEVICE_HINTS[device] };
   }
 }

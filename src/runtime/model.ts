@@ -7,7 +7,7 @@
  *
  * Vocabulary: b = batch, p = positions of this step, t = key positions (past + p), d = d_model.
  */
-import { deviceError, deviceRunError, executionProviders, runtimeDevice, type RuntimeDevice } from './device.js';
+import { deviceError, executionProviders, runtimeDevice, type RuntimeDevice } from './device.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -295,7 +295,7 @@ export class HookedTransformer {
     try {
       return await session.run(feeds);
     } catch (err) {
-      throw deviceRunError(this.device, err);
+      throw deviceError(this.device, err, 'run');
     }
   }
 
@@ -326,7 +326,7 @@ export class HookedTransformer {
         ...(process.env.INTERP_ORT_SPINNING === '0' ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
       });
     } catch (err) {
-      throw this.device === 'cpu' ? err : deviceError(this.device, err);
+      throw this.device === 'cpu' ? err : deviceError(this.device, err, 'open');
     } finally {
       fs.rmSync(file, { force: true });
     }

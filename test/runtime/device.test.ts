@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSafetensors } from '../../src/model/index.js';
-import { deviceRunError, runtimeDevice, supportedBackends } from '../../src/runtime/device.js';
+import { deviceError, runtimeDevice, supportedBackends } from '../../src/runtime/device.js';
 import { generate } from '../../src/runtime/generate.js';
 import { HookedTransformer } from '../../src/runtime/model.js';
 import { compareGreedy, compareReference, readGreedyReference } from '../../src/runtime/verify.js';
@@ -132,10 +132,10 @@ describe('runtime devices that cannot be used', () => {
 
 describe('GPU provider failures', () => {
   it('a failed forward names the adapter limit and the CPU fallback', () => {
-    const e = deviceRunError('webgpu', new Error('Non-zero status code returned while running Gather node. ... Too many storage buffers in shader. Current: 18, Max is 16'));
+    const e = deviceError('webgpu', new Error('Non-zero status code returned while running Gather node. ... Too many storage buffers in shader. Current: 18, Max is 16'), 'run');
     expect(e.message).toMatch(/webgpu provider failed running the model/);
     expect(e.fix).toMatch(/--device cpu/);
     expect(e.fix).toMatch(/limits are too small/);
-    expect(deviceRunError('cuda', new Error('CUDA failure 2: out of memory')).fix).toMatch(/--device cpu/);
+    expect(deviceError('cuda', new Error('CUDA failure 2: out of memory'), 'run').fix).toMatch(/--device cpu/);
   });
 });
